@@ -1,0 +1,94 @@
+"""The one error hierarchy of trio-plivo.
+
+::
+
+    TrioPlivoError
+    ├── ProtocolError                (abstract: never raised itself)
+    │   ├── LocalProtocolError       we (the application) misused the protocol
+    │   └── RemoteProtocolError      the provider sent something the protocol forbids
+    ├── CallClosed                   the call is over; carries the close code and reason
+    │   └── ConnectionClosed         the transport underneath went away
+    ├── PlivoAPIError                a REST request failed (status code, api_id, message)
+    └── ConfigurationError           a setting can never work (bad XML attribute, bad URL ...)
+
+Every exception the library raises on purpose is one of these, so ``except TrioPlivoError``
+separates "the library said no" from bugs. cattrs' ``ExceptionGroup`` based validation errors
+are never allowed out: they would be mistaken for a nursery's exception group.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CallClosed",
+    "ConfigurationError",
+    "ConnectionClosed",
+    "LocalProtocolError",
+    "PlivoAPIError",
+    "ProtocolError",
+    "RemoteProtocolError",
+    "TrioPlivoError",
+]
+
+
+class TrioPlivoError(Exception):
+    """Base class of every exception trio-plivo raises on purpose."""
+
+
+class ProtocolError(TrioPlivoError):
+    """A violation of a stream protocol; see the two concrete subclasses.
+
+    Like h11's, this class is abstract: instantiating it directly raises ``TypeError`` so that
+    every raise site has to say whose fault the violation was.
+    """
+
+    def __init__(self, message: str, *, event_hint: str | None = None) -> None:
+        if type(self) is ProtocolError:
+            raise TypeError("raise LocalProtocolError or RemoteProtocolError, not ProtocolError")
+        super().__init__(message)
+        #: The wire event name involved, when known (``"media"``, ``"start"`` ...).
+        self.event_hint = event_hint
+
+
+class LocalProtocolError(ProtocolError):
+    """The application asked for something the protocol forbids (e.g. a checkpoint before
+    ``start``). A bug in the caller, not in the provider."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The provider sent something malformed or out of order (bad JSON, ``media`` before
+    ``start``, a frame for another stream ...)."""
+
+
+class CallClosed(TrioPlivoError):
+    """The call has ended, so the operation cannot happen.
+
+    ``code`` is the WebSocket close code when one is known (1000 normal, 1006 abnormal ...),
+    ``reason`` a short human-readable explanation.
+    """
+
+    def __init__(self, reason: str = "call closed", *, code: int | None = None) -> None:
+        super().__init__(reason if code is None else f"{reason} (close code {code})")
+        self.reason = reason
+        self.code = code
+
+
+class ConnectionClosed(CallClosed):
+    """The transport under a call closed (remote close, network failure, our own close)."""
+
+
+class PlivoAPIError(TrioPlivoError):
+    """A Plivo REST request failed.
+
+    ``status_code`` is the HTTP status (``None`` for a network failure after retries),
+    ``api_id`` Plivo's request id when the response carried one.
+    """
+
+    def __init__(self, status_code: int | None, api_id: str | None, message: str) -> None:
+        super().__init__(f"Plivo API error {status_code}: {message}")
+        self.status_code = status_code
+        self.api_id = api_id
+        self.message = message
+
+
+class ConfigurationError(TrioPlivoError, ValueError):
+    """A configuration value that can never work (checked before anything runs)."""
