@@ -69,7 +69,9 @@ class AudioFormat:
     encoding: Encoding
     sample_rate: int = attrs.field(validator=attrs.validators.gt(0))
     channels: int = attrs.field(default=1, validator=attrs.validators.gt(0))
-    byte_order: str = attrs.field(default="little", validator=attrs.validators.in_(("little", "big")))
+    byte_order: str = attrs.field(
+        default="little", validator=attrs.validators.in_(("little", "big"))
+    )
 
     @property
     def content_type(self) -> str:

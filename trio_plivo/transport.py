@@ -12,6 +12,7 @@ of messages, close. Anything offering them is a :class:`MessageTransport`:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -89,7 +90,9 @@ class MemoryTransport:
     async def receive_message(self) -> Message:
         if self._closed is not None:
             await trio.lowlevel.checkpoint()
-            raise ConnectionClosed(self._closed.reason or "connection closed", code=self._closed.code)
+            raise ConnectionClosed(
+                self._closed.reason or "connection closed", code=self._closed.code
+            )
         try:
             item = await self._receive_channel.receive()
         except (trio.EndOfChannel, trio.ClosedResourceError):
@@ -104,7 +107,9 @@ class MemoryTransport:
     async def send_messages(self, messages: Sequence[Message]) -> None:
         if self._closed is not None:
             await trio.lowlevel.checkpoint()
-            raise ConnectionClosed(self._closed.reason or "connection closed", code=self._closed.code)
+            raise ConnectionClosed(
+                self._closed.reason or "connection closed", code=self._closed.code
+            )
         try:
             for message in messages:
                 await self._send_channel.send(message)
@@ -117,10 +122,11 @@ class MemoryTransport:
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
         if self._closed is None:
             self._closed = _Closed(code, reason)
-            try:
+            # If the peer is gone or not reading, it sees end-of-channel instead.
+            with contextlib.suppress(
+                trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError
+            ):
                 self._send_channel.send_nowait(_Closed(code, reason))
-            except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
-                pass  # peer gone or not reading: it sees end-of-channel instead
             self._send_channel.close()
         self._receive_channel.close()
         await trio.lowlevel.checkpoint()
@@ -161,7 +167,9 @@ class TrioWebsocketTransport:
         except trio_websocket.ConnectionClosed as exc:
             reason = exc.reason
             code = getattr(reason, "code", None)
-            raise ConnectionClosed(getattr(reason, "reason", None) or "connection closed", code=code) from None
+            raise ConnectionClosed(
+                getattr(reason, "reason", None) or "connection closed", code=code
+            ) from None
 
     async def send_messages(self, messages: Sequence[Message]) -> None:
         import trio_websocket

@@ -1,0 +1,53 @@
+"""Sans-IO stream protocols: wire messages <-> typed events, with no sockets and no trio.
+
+This package (and :mod:`trio_plivo._format`) must never import trio, trio-websocket or
+httpx; a test enforces it.
+"""
+
+from ._codec import ProviderCodec, StreamState
+from ._converter import parse_extra_headers, unstructure_inbound
+from ._events import (
+    Checkpoint,
+    ClearAudio,
+    ClearedAudio,
+    Dtmf,
+    InboundEvent,
+    Media,
+    MuteStream,
+    OutboundCommand,
+    PlayAudio,
+    PlayedStream,
+    PlayFailed,
+    SendDtmf,
+    Start,
+    Stop,
+    StreamError,
+    UnknownEvent,
+    UnmuteStream,
+)
+from .plivo import PlivoCodec
+
+__all__ = [
+    "Checkpoint",
+    "ClearAudio",
+    "ClearedAudio",
+    "Dtmf",
+    "InboundEvent",
+    "Media",
+    "MuteStream",
+    "OutboundCommand",
+    "PlayAudio",
+    "PlayFailed",
+    "PlayedStream",
+    "PlivoCodec",
+    "ProviderCodec",
+    "SendDtmf",
+    "Start",
+    "Stop",
+    "StreamError",
+    "StreamState",
+    "UnknownEvent",
+    "UnmuteStream",
+    "parse_extra_headers",
+    "unstructure_inbound",
+]

@@ -1,0 +1,70 @@
+"""The provider seam: what the call layer needs from any provider's wire protocol.
+
+A codec is sans-IO (no sockets, no clocks, no trio): it turns one WebSocket message into
+events and one command into one message, and keeps the per-stream state machine::
+
+    AWAITING_START --start--> STREAMING --stop / connection closed--> ENDED
+
+Plivo's codec is the first implementation; Twilio, Exotel, Telnyx, Vonage and KooKoo codecs
+are siblings behind the same interface, so the call layer never changes for them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from typing import Protocol
+
+from .._format import AudioFormat
+from ._events import InboundEvent, OutboundCommand
+
+__all__ = ["ProviderCodec", "StreamState"]
+
+
+class StreamState(enum.Enum):
+    """Where a stream is in its life."""
+
+    AWAITING_START = "awaiting start"
+    STREAMING = "streaming"
+    ENDED = "ended"
+
+
+class ProviderCodec(Protocol):
+    """One stream's wire protocol, for one provider.
+
+    Implementations raise :class:`~trio_plivo.RemoteProtocolError` from :meth:`receive` for
+    anything the provider should not have sent (and stay usable: one malformed frame is not
+    the end of a call), and :class:`~trio_plivo.LocalProtocolError` from :meth:`send` when the
+    application asks for something the protocol forbids in the current state.
+    """
+
+    #: Short provider name (``"plivo"``, ``"twilio"`` ...).
+    provider: str
+    #: Outbound audio is cut into frames of this many milliseconds.
+    frame_ms: int
+    #: True when the provider acknowledges pending checkpoints when audio is cleared
+    #: (Twilio echoes marks); False when it never acknowledges them (Plivo).
+    acks_checkpoints_on_clear: bool
+
+    @property
+    def state(self) -> StreamState: ...
+
+    @property
+    def media_format(self) -> AudioFormat | None:
+        """The negotiated audio format, once ``start`` has arrived."""
+        ...
+
+    @property
+    def stream_id(self) -> str | None: ...
+
+    def receive(self, message: str | bytes) -> Sequence[InboundEvent]:
+        """Parse one WebSocket message into zero or more events."""
+        ...
+
+    def send(self, command: OutboundCommand) -> str | bytes:
+        """Encode one command as one WebSocket message."""
+        ...
+
+    def connection_closed(self) -> None:
+        """Tell the state machine the transport is gone (the stream has ended)."""
+        ...
