@@ -1,0 +1,45 @@
+"""Test tools: a simulator that speaks Plivo's real stream protocol.
+
+:class:`FakePlivo` plays Plivo's side of one audio stream against an application, in memory
+or over any :class:`~trio_plivo.transport.MessageTransport`, and returns a
+:class:`CallReport` of what happened: what the caller heard, every event, audible gaps,
+checkpoint round trips, barge-ins and protocol violations.
+"""
+
+from __future__ import annotations
+
+from ._caller_audio import CallerAudio
+from ._fake_plivo import App, FakePlivo
+from ._faults import Faults
+from ._report import (
+    BargeIn,
+    CallReport,
+    CheckpointRecord,
+    ClearRecord,
+    CloseInfo,
+    Counts,
+    EventRecord,
+    Gap,
+    GapStats,
+    SentDtmf,
+)
+from ._validate import Violation, ViolationKind
+
+__all__ = [
+    "App",
+    "BargeIn",
+    "CallReport",
+    "CallerAudio",
+    "CheckpointRecord",
+    "ClearRecord",
+    "CloseInfo",
+    "Counts",
+    "EventRecord",
+    "FakePlivo",
+    "Faults",
+    "Gap",
+    "GapStats",
+    "SentDtmf",
+    "Violation",
+    "ViolationKind",
+]

@@ -1,0 +1,474 @@
+"""One simulated Plivo stream running on a transport: Plivo's side, task by task.
+
+Theory of operation: every task lives in one nursery opened by :meth:`Session.run`.
+
+* the media task streams the caller's frames, paced on absolute deadlines from ``start`` so
+  it never drifts (and costs nothing under ``MockClock``), with the media faults applied;
+* the reader validates and applies whatever the app sends (``playAudio`` into the playout
+  model, ``clearAudio`` answered at once);
+* the ack task sleeps until the next checkpoint is due and sends ``playedStream``;
+* small timer tasks inject DTMF, malformed and binary frames, and end the call.
+
+Whatever ends the call (caller done, duration reached, app closed, injected disconnect) sets
+one event; the nursery is then cancelled and :meth:`Session._hang_up` closes the socket as
+asked. Outgoing messages share one lock so ``sequenceNumber`` order is wire order.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
+from typing import TYPE_CHECKING, Literal
+
+import attrs
+import orjson
+import trio
+
+from .._exceptions import ConnectionClosed
+from ..transport import Message, MessageTransport
+from ._caller_audio import CallerAudio
+from ._faults import MediaScheduler
+from ._metrics import playout_metrics
+from ._pcm import FRAME_SECONDS, frame_bytes, silence, to_pcm16
+from ._playout import Playout
+from ._report import (
+    CallReport,
+    CheckpointRecord,
+    ClearRecord,
+    CloseInfo,
+    Counts,
+    Direction,
+    EventRecord,
+    SentDtmf,
+)
+from ._validate import (
+    CheckpointCommand,
+    ClearAudioCommand,
+    PlayAudioCommand,
+    SendDtmfCommand,
+    Violation,
+    ViolationKind,
+    validate_app_message,
+)
+
+if TYPE_CHECKING:
+    from ._fake_plivo import FakePlivo
+
+__all__ = ["Session"]
+
+_MALFORMED = '{"event": "media", "sequenceNumber": '  # cut short: not JSON
+_BINARY = b"\x00\x01\x02\x03"
+
+_EndReason = Literal["caller_done", "duration", "app_closed", "disconnect"]
+
+
+@attrs.define(eq=False)
+class _Checkpoint:
+    name: str
+    received_at: float
+    acked_at: float | None = None
+    outcome: Literal["played", "cleared", "pending"] = "pending"
+
+
+@attrs.define(eq=False)
+class _Counters:
+    messages_sent: int = 0
+    messages_received: int = 0
+    media_sent: int = 0
+    dtmf_sent: int = 0
+    play_audio_received: int = 0
+    checkpoints_received: int = 0
+    clears_received: int = 0
+    audio_received_samples: int = 0
+
+
+@attrs.define(eq=False)
+class Session:
+    """Plivo's side of one stream over ``transport``, configured by ``fake``."""
+
+    fake: FakePlivo
+    transport: MessageTransport
+    call_id: str
+    stream_id: str
+
+    _t0: float = 0.0
+    _sequence: int = 0
+    _send_lock: trio.StrictFIFOLock = attrs.field(factory=trio.StrictFIFOLock)
+    _playout: Playout = attrs.field(factory=Playout)
+    _playout_changed: trio.Event = attrs.field(factory=trio.Event)
+    _ended: trio.Event = attrs.field(factory=trio.Event)
+    _end_reason: _EndReason | None = None
+    _stopped: bool = False
+    _close: CloseInfo | None = None
+    _events: list[EventRecord] = attrs.field(factory=list)
+    _violations: list[Violation] = attrs.field(factory=list)
+    _checkpoints: list[_Checkpoint] = attrs.field(factory=list)
+    _pending: dict[str, deque[_Checkpoint]] = attrs.field(factory=dict)
+    _clears: list[ClearRecord] = attrs.field(factory=list)
+    _sent_dtmf: list[SentDtmf] = attrs.field(factory=list)
+    _counters: _Counters = attrs.field(factory=_Counters)
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def run(self) -> CallReport:
+        """Run the stream to its end and report."""
+        self._t0 = trio.current_time()
+        try:
+            if await self._send_start():
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._reader)
+                    nursery.start_soon(self._acker)
+                    nursery.start_soon(self._media)
+                    nursery.start_soon(self._timers)
+                    await self._ended.wait()
+                    nursery.cancel_scope.cancel()
+            await self._hang_up()
+        finally:
+            with trio.CancelScope(shield=True):
+                await self.transport.aclose()
+        return self._report()
+
+    def _end(self, reason: _EndReason) -> None:
+        if self._end_reason is None:
+            self._end_reason = reason
+        self._ended.set()
+
+    def _closed_by_app(self, exc: ConnectionClosed) -> None:
+        if self._close is None:
+            self._close = CloseInfo(code=exc.code, by="app", reason=exc.reason, at=self._now())
+        self._end("app_closed")
+
+    async def _hang_up(self) -> None:
+        if self._close is not None:
+            return
+        fake = self.fake
+        if self._end_reason == "disconnect":
+            await self._close_with(1006, "abnormal closure (injected disconnect)")
+            return
+        if fake.end == "stop":
+            await self._send(
+                "stop",
+                {
+                    "streamId": self.stream_id,
+                    "stop": {
+                        "callId": self.call_id,
+                        "streamId": self.stream_id,
+                        "accountId": fake.account_id,
+                        "reason": "callended",
+                    },
+                },
+            )
+            self._stopped = True
+            # A well-behaved app closes on stop; anything it sends meanwhile is a violation.
+            with trio.move_on_after(fake.stop_linger):
+                await self._reader()
+            if self._is_closed():
+                return
+        await self._close_with(1000, "call ended")
+
+    def _is_closed(self) -> bool:
+        return self._close is not None
+
+    async def _close_with(self, code: int, reason: str) -> None:
+        self._close = CloseInfo(code=code, by="plivo", reason=reason, at=self._now())
+        await self.transport.aclose(code, reason)
+
+    # ---------------------------------------------------------------- sending
+
+    def _now(self) -> float:
+        return trio.current_time() - self._t0
+
+    def _position(self) -> int:
+        return round(self._now() * self.fake.format.sample_rate)
+
+    async def _send(self, event: str, body: Mapping[str, object], *, record: bool = True) -> bool:
+        """Send one protocol message; ``False`` if the app has gone (the call is ending)."""
+        async with self._send_lock:
+            if self._close is not None:
+                return False
+            self._sequence += 1
+            message = {"event": event, "sequenceNumber": self._sequence, **body}
+            at = self._now()
+            try:
+                await self.transport.send_messages([orjson.dumps(message).decode()])
+            except ConnectionClosed as exc:
+                self._closed_by_app(exc)
+                return False
+            self._counters.messages_sent += 1
+            if record:
+                self._record(at, "to_app", event, message)
+            return True
+
+    async def _send_raw(self, message: Message, label: str) -> None:
+        async with self._send_lock:
+            if self._close is not None:
+                return
+            at = self._now()
+            try:
+                await self.transport.send_messages([message])
+            except ConnectionClosed as exc:
+                self._closed_by_app(exc)
+                return
+            self._record(at, "to_app", label, {})
+
+    def _record(self, at: float, direction: Direction, event: str, message: object) -> None:
+        fields = _without_payload(message) if isinstance(message, dict) else {}
+        fields.pop("event", None)
+        self._events.append(EventRecord(at=at, direction=direction, event=event, fields=fields))
+
+    def _common(self) -> dict[str, object]:
+        headers = self.fake.extra_headers_text
+        return {} if headers is None else {"extra_headers": headers}
+
+    async def _send_start(self) -> bool:
+        fake = self.fake
+        start = {
+            "callId": self.call_id,
+            "streamId": self.stream_id,
+            "accountId": fake.account_id,
+            "tracks": list(fake.tracks),
+            "mediaFormat": {
+                "encoding": fake.format.content_type,
+                "sampleRate": fake.format.sample_rate,
+            },
+        }
+        return await self._send("start", {"start": start, **self._common()})
+
+    def _timestamp(self, seconds: float) -> str:
+        return str(self.fake.timestamp_origin_ms + round(seconds * 1000))
+
+    # ---------------------------------------------------------------- caller side
+
+    async def _media(self) -> None:
+        fake = self.fake
+        fmt = fake.format
+        sends_media = "inbound" in fake.tracks
+        # No caller audio given: an open line, silent until someone hangs up.
+        cursor = (fake.audio or CallerAudio.silence(math.inf)).open(fmt)
+        scheduler = MediaScheduler[tuple[int, bytes]](fake.faults)
+        blank = silence(fmt, frame_bytes(fmt))
+        chunk = 0
+        try:
+            while fake.duration is None or chunk * FRAME_SECONDS < fake.duration - 1e-9:
+                frame = await cursor.next_frame()
+                if frame is None:
+                    if fake.duration is None:
+                        break
+                    frame = blank
+                chunk += 1
+                ideal = (chunk - 1) * FRAME_SECONDS
+                if not sends_media:
+                    await trio.sleep_until(self._t0 + ideal)
+                    continue
+                for when, (number, payload) in scheduler.schedule((chunk, frame), ideal):
+                    await self._send_media_at(when, number, payload)
+            for when, (number, payload) in scheduler.flush():
+                await self._send_media_at(when, number, payload)
+        finally:
+            with trio.CancelScope(shield=True):
+                await cursor.aclose()
+        # The caller is done once their last frame has had its 20 ms.
+        await trio.sleep_until(self._t0 + chunk * FRAME_SECONDS)
+        if fake.duration is None:
+            self._end("caller_done")
+
+    async def _send_media_at(self, when: float, chunk: int, frame: bytes) -> None:
+        await trio.sleep_until(self._t0 + when)
+        media = {
+            "track": "inbound",
+            "timestamp": self._timestamp((chunk - 1) * FRAME_SECONDS),
+            "chunk": chunk,
+            "payload": _b64(frame),
+        }
+        body = {"streamId": self.stream_id, "media": media, **self._common()}
+        if await self._send("media", body, record=self.fake.record_media_events):
+            self._counters.media_sent += 1
+
+    async def _timers(self) -> None:
+        fake = self.fake
+        faults = fake.faults
+        async with trio.open_nursery() as nursery:
+            if fake.duration is not None:
+                nursery.start_soon(self._at, fake.duration, partial(self._end_now, "duration"))
+            if faults.disconnect_at is not None:
+                nursery.start_soon(
+                    self._at, faults.disconnect_at, partial(self._end_now, "disconnect")
+                )
+            for digit, at in fake.dtmf:
+                nursery.start_soon(self._at, at, partial(self._send_dtmf, digit))
+            for at in faults.malformed_at:
+                nursery.start_soon(self._at, at, partial(self._send_raw, _MALFORMED, "<invalid>"))
+            for at in faults.binary_at:
+                nursery.start_soon(self._at, at, partial(self._send_raw, _BINARY, "<binary>"))
+
+    async def _at(self, at: float, action: Callable[[], Awaitable[object]]) -> None:
+        await trio.sleep_until(self._t0 + at)
+        await action()
+
+    async def _end_now(self, reason: _EndReason) -> None:
+        self._end(reason)
+        await trio.lowlevel.checkpoint()
+
+    async def _send_dtmf(self, digit: str) -> None:
+        dtmf = {"track": "inbound", "digit": digit, "timestamp": self._timestamp(self._now())}
+        body = {"streamId": self.stream_id, "dtmf": dtmf, **self._common()}
+        if await self._send("dtmf", body):
+            self._counters.dtmf_sent += 1
+
+    # ---------------------------------------------------------------- app side
+
+    async def _reader(self) -> None:
+        while True:
+            await self._honour_slow_reader()
+            try:
+                message = await self.transport.receive_message()
+            except ConnectionClosed as exc:
+                self._closed_by_app(exc)
+                return
+            await self._handle(message)
+
+    async def _honour_slow_reader(self) -> None:
+        now = self._now()
+        for start, length in self.fake.faults.slow_reader:
+            if start <= now < start + length:
+                await trio.sleep_until(self._t0 + start + length)
+                now = self._now()
+
+    async def _handle(self, message: Message) -> None:
+        at = self._now()
+        self._counters.messages_received += 1
+        fmt = self.fake.format
+        checked = validate_app_message(message, fmt=fmt, stream_id=self.stream_id)
+        event, command = checked.event, checked.command
+        if isinstance(message, bytes):
+            self._record(at, "from_app", "<binary>", {"bytes": len(message)})
+        elif event is None:
+            self._record(at, "from_app", "<invalid>", {})
+        elif event != "playAudio" or self.fake.record_media_events:
+            self._record(at, "from_app", event, checked.data)
+        problems = [(p.kind, p.detail) for p in checked.problems]
+        if self._stopped:
+            problems.insert(0, (ViolationKind.AFTER_STOP, "message after stop"))
+            command = None
+        for kind, detail in problems:
+            self._violations.append(Violation(at=at, kind=kind, event=event, detail=detail))
+        if isinstance(command, PlayAudioCommand):
+            samples = to_pcm16(fmt, command.payload)
+            self._counters.play_audio_received += 1
+            self._counters.audio_received_samples += len(samples)
+            self._playout.enqueue(self._position(), samples)
+        elif isinstance(command, CheckpointCommand):
+            self._counters.checkpoints_received += 1
+            checkpoint = _Checkpoint(command.name, at)
+            self._checkpoints.append(checkpoint)
+            self._pending.setdefault(command.name, deque()).append(checkpoint)
+            self._playout.checkpoint(self._position(), command.name)
+            self._wake_acker()
+        elif isinstance(command, ClearAudioCommand):
+            await self._clear(at)
+        elif isinstance(command, SendDtmfCommand):
+            self._sent_dtmf.append(SentDtmf(at=at, digits=command.digits))
+
+    async def _clear(self, at: float) -> None:
+        rate = self.fake.format.sample_rate
+        self._counters.clears_received += 1
+        outcome = self._playout.clear(self._position(), round(self.fake.clear_latency * rate))
+        for name in outcome.dropped_checkpoints:
+            self._pending[name].popleft().outcome = "cleared"
+        self._clears.append(
+            ClearRecord(
+                at=at,
+                heard_after=outcome.heard_after / rate,
+                discarded=outcome.discarded / rate,
+                dropped_checkpoints=outcome.dropped_checkpoints,
+            )
+        )
+        self._wake_acker()
+        await self._send("clearedAudio", {"streamId": self.stream_id})
+
+    def _wake_acker(self) -> None:
+        self._playout_changed.set()
+
+    async def _acker(self) -> None:
+        rate = self.fake.format.sample_rate
+        while True:
+            due = self._playout.next_due()
+            deadline = math.inf if due is None else self._t0 + due / rate
+            with trio.move_on_at(deadline):
+                await self._playout_changed.wait()
+            self._playout_changed = trio.Event()
+            for name in self._playout.pop_due(self._position()):
+                checkpoint = self._pending[name].popleft()
+                body = {"streamId": self.stream_id, "name": name}
+                if await self._send("playedStream", body):
+                    checkpoint.acked_at = self._now()
+                    checkpoint.outcome = "played"
+
+    # ---------------------------------------------------------------- report
+
+    def _report(self) -> CallReport:
+        fake = self.fake
+        rate = fake.format.sample_rate
+        close = self._close or CloseInfo(code=None, by="plivo", reason="", at=self._now())
+        until = round(close.at * rate)
+        metrics = playout_metrics(
+            self._playout,
+            until=until,
+            rate=rate,
+            phrase_gap=fake.phrase_gap,
+            barge_in_at=fake.barge_in_at,
+        )
+        counters = self._counters
+        return CallReport(
+            format=fake.format,
+            call_id=self.call_id,
+            stream_id=self.stream_id,
+            duration=close.at,
+            heard=self._playout.heard(until).astype("<i2").tobytes(),
+            events=tuple(self._events),
+            time_to_first_audio=metrics.time_to_first_audio,
+            gaps=metrics.gaps,
+            gap_stats=metrics.gap_stats,
+            pauses=metrics.pauses,
+            checkpoints=tuple(
+                CheckpointRecord(
+                    name=c.name, received_at=c.received_at, acked_at=c.acked_at, outcome=c.outcome
+                )
+                for c in self._checkpoints
+            ),
+            clears=tuple(self._clears),
+            barge_ins=metrics.barge_ins,
+            sent_dtmf=tuple(self._sent_dtmf),
+            violations=tuple(self._violations),
+            close=close,
+            counts=Counts(
+                messages_sent=counters.messages_sent,
+                messages_received=counters.messages_received,
+                media_sent=counters.media_sent,
+                dtmf_sent=counters.dtmf_sent,
+                play_audio_received=counters.play_audio_received,
+                checkpoints_received=counters.checkpoints_received,
+                clears_received=counters.clears_received,
+                audio_received_seconds=counters.audio_received_samples / rate,
+            ),
+        )
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _without_payload(message: dict[str, object]) -> dict[str, object]:
+    """A copy of ``message`` with every ``payload`` replaced by ``payload_bytes``."""
+    out: dict[str, object] = {}
+    for key, value in message.items():
+        if key == "payload" and isinstance(value, str):
+            out["payload_bytes"] = len(value) * 3 // 4 - value[-2:].count("=")
+        elif isinstance(value, dict):
+            out[key] = _without_payload(value)
+        else:
+            out[key] = value
+    return out

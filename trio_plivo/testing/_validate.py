@@ -1,0 +1,263 @@
+"""Strict checks of what an application sends to Plivo (§1.3 of the protocol notes).
+
+Pure functions: one wire message in, the decoded command (when it is usable) and the list of
+problems out. Nothing here raises on bad input; a simulator that crashes on a malformed frame
+would hide the very bug it is meant to find.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import re
+from typing import Final
+
+import attrs
+import orjson
+
+from .._format import AudioFormat
+from ..transport import Message
+
+__all__ = [
+    "AppCommand",
+    "CheckedMessage",
+    "CheckpointCommand",
+    "ClearAudioCommand",
+    "PlayAudioCommand",
+    "SendDtmfCommand",
+    "Violation",
+    "ViolationKind",
+    "validate_app_message",
+]
+
+
+class ViolationKind(enum.StrEnum):
+    """The kinds of protocol violations the simulator detects in an application's messages."""
+
+    BINARY_FRAME = "binary_frame"
+    INVALID_JSON = "invalid_json"
+    NOT_AN_OBJECT = "not_an_object"
+    UNKNOWN_EVENT = "unknown_event"
+    MISSING_FIELD = "missing_field"
+    UNKNOWN_FIELD = "unknown_field"
+    WRONG_TYPE = "wrong_type"
+    WRONG_CONTENT_TYPE = "wrong_content_type"
+    WRONG_SAMPLE_RATE = "wrong_sample_rate"
+    BAD_BASE64 = "bad_base64"
+    EMPTY_PAYLOAD = "empty_payload"
+    PARTIAL_SAMPLE = "partial_sample"
+    WRONG_STREAM_ID = "wrong_stream_id"
+    BAD_DTMF = "bad_dtmf"
+    AFTER_STOP = "after_stop"
+
+
+@attrs.frozen
+class Violation:
+    """One protocol violation by the application, ``at`` seconds after ``start`` was sent."""
+
+    at: float
+    kind: ViolationKind
+    #: The ``event`` of the offending message, when it had a readable one.
+    event: str | None
+    detail: str
+
+
+@attrs.frozen
+class PlayAudioCommand:
+    payload: bytes
+
+
+@attrs.frozen
+class CheckpointCommand:
+    name: str
+
+
+@attrs.frozen
+class ClearAudioCommand:
+    pass
+
+
+@attrs.frozen
+class SendDtmfCommand:
+    digits: str
+
+
+AppCommand = PlayAudioCommand | CheckpointCommand | ClearAudioCommand | SendDtmfCommand
+
+# Plivo tolerates a top-level streamId on playAudio (SDK-java and pipecat send one), so it is
+# allowed but, when present, must be the right one.
+_ALLOWED_KEYS: Final[dict[str, frozenset[str]]] = {
+    "playAudio": frozenset({"event", "media", "streamId"}),
+    "checkpoint": frozenset({"event", "streamId", "name"}),
+    "clearAudio": frozenset({"event", "streamId"}),
+    "sendDTMF": frozenset({"event", "dtmf"}),
+}
+_MEDIA_KEYS: Final = frozenset({"contentType", "sampleRate", "payload"})
+_DTMF_DIGITS: Final = re.compile(r"[0-9A-D*#]+")
+# Unknown fields are reported but do not stop the command from taking effect: Plivo ignores
+# extra keys. Every other kind makes the message unusable.
+_HARMLESS: Final = frozenset({ViolationKind.UNKNOWN_FIELD})
+
+
+@attrs.frozen
+class _Problem:
+    kind: ViolationKind
+    detail: str
+
+
+@attrs.frozen
+class CheckedMessage:
+    """The verdict on one message from the application."""
+
+    #: The message's ``event``, when it had a readable one.
+    event: str | None
+    #: The decoded JSON object, when the message was one.
+    data: dict[str, object] | None
+    #: What to apply; ``None`` when the message is unusable.
+    command: AppCommand | None
+    problems: tuple[_Problem, ...]
+
+
+def _rejected(
+    kind: ViolationKind,
+    detail: str,
+    *,
+    event: str | None = None,
+    data: dict[str, object] | None = None,
+) -> CheckedMessage:
+    return CheckedMessage(event=event, data=data, command=None, problems=(_Problem(kind, detail),))
+
+
+def validate_app_message(message: Message, *, fmt: AudioFormat, stream_id: str) -> CheckedMessage:
+    """Check one message from the application against the negotiated stream."""
+    if isinstance(message, bytes):
+        return _rejected(ViolationKind.BINARY_FRAME, f"binary frame of {len(message)} bytes")
+    try:
+        data = orjson.loads(message)
+    except orjson.JSONDecodeError as exc:
+        return _rejected(ViolationKind.INVALID_JSON, str(exc))
+    if not isinstance(data, dict):
+        return _rejected(ViolationKind.NOT_AN_OBJECT, f"top level is {type(data).__name__}")
+    event = data.get("event")
+    if not isinstance(event, str):
+        kind = ViolationKind.MISSING_FIELD if event is None else ViolationKind.WRONG_TYPE
+        return _rejected(kind, "'event' must be a string", data=data)
+    if event not in _ALLOWED_KEYS:
+        return _rejected(
+            ViolationKind.UNKNOWN_EVENT, f"unknown event {event!r}", event=event, data=data
+        )
+
+    problems: list[_Problem] = [
+        _Problem(ViolationKind.UNKNOWN_FIELD, f"unknown field {key!r}")
+        for key in sorted(data.keys() - _ALLOWED_KEYS[event])
+    ]
+    command: AppCommand | None
+    if event == "playAudio":
+        if "streamId" in data:
+            _check_stream_id(data, stream_id, problems)
+        command = _check_play_audio(data.get("media"), fmt, problems)
+    elif event == "checkpoint":
+        _check_stream_id(data, stream_id, problems)
+        name = data.get("name")
+        command = None
+        if name is None:
+            problems.append(_Problem(ViolationKind.MISSING_FIELD, "checkpoint without 'name'"))
+        elif not isinstance(name, str) or not name:
+            problems.append(_Problem(ViolationKind.WRONG_TYPE, "'name' must be a non-empty string"))
+        else:
+            command = CheckpointCommand(name)
+    elif event == "clearAudio":
+        _check_stream_id(data, stream_id, problems)
+        command = ClearAudioCommand()
+    else:
+        command = _check_dtmf(data.get("dtmf"), problems)
+    if any(p.kind not in _HARMLESS for p in problems):
+        command = None
+    return CheckedMessage(event=event, data=data, command=command, problems=tuple(problems))
+
+
+def _check_stream_id(data: dict[str, object], stream_id: str, problems: list[_Problem]) -> None:
+    value = data.get("streamId")
+    if value is None:
+        problems.append(_Problem(ViolationKind.MISSING_FIELD, "missing 'streamId'"))
+    elif value != stream_id:
+        problems.append(
+            _Problem(ViolationKind.WRONG_STREAM_ID, f"streamId {value!r} is not {stream_id!r}")
+        )
+
+
+def _check_play_audio(
+    media: object, fmt: AudioFormat, problems: list[_Problem]
+) -> PlayAudioCommand | None:
+    if media is None:
+        problems.append(_Problem(ViolationKind.MISSING_FIELD, "playAudio without 'media'"))
+        return None
+    if not isinstance(media, dict):
+        problems.append(_Problem(ViolationKind.WRONG_TYPE, "'media' must be an object"))
+        return None
+    problems.extend(
+        _Problem(ViolationKind.UNKNOWN_FIELD, f"unknown field 'media.{key}'")
+        for key in sorted(media.keys() - _MEDIA_KEYS)
+    )
+    content_type = media.get("contentType")
+    if content_type is None:
+        problems.append(_Problem(ViolationKind.MISSING_FIELD, "missing 'media.contentType'"))
+    elif content_type != fmt.content_type:
+        problems.append(
+            _Problem(
+                ViolationKind.WRONG_CONTENT_TYPE,
+                f"contentType {content_type!r}, stream negotiated {fmt.content_type!r}",
+            )
+        )
+    rate = media.get("sampleRate")
+    if rate is None:
+        problems.append(_Problem(ViolationKind.MISSING_FIELD, "missing 'media.sampleRate'"))
+    elif not isinstance(rate, int) or isinstance(rate, bool):
+        problems.append(
+            _Problem(ViolationKind.WRONG_TYPE, f"sampleRate must be an integer, got {rate!r}")
+        )
+    elif rate != fmt.sample_rate:
+        problems.append(
+            _Problem(
+                ViolationKind.WRONG_SAMPLE_RATE,
+                f"sampleRate {rate}, stream negotiated {fmt.sample_rate}",
+            )
+        )
+    payload = media.get("payload")
+    if payload is None:
+        problems.append(_Problem(ViolationKind.MISSING_FIELD, "missing 'media.payload'"))
+        return None
+    if not isinstance(payload, str):
+        problems.append(_Problem(ViolationKind.WRONG_TYPE, "'media.payload' must be a string"))
+        return None
+    try:
+        audio = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        problems.append(_Problem(ViolationKind.BAD_BASE64, f"payload is not base64: {exc}"))
+        return None
+    if not audio:
+        problems.append(_Problem(ViolationKind.EMPTY_PAYLOAD, "empty payload"))
+        return None
+    if len(audio) % fmt.bytes_per_sample:
+        problems.append(
+            _Problem(
+                ViolationKind.PARTIAL_SAMPLE,
+                f"{len(audio)} bytes is not a whole number of {fmt.bytes_per_sample}-byte samples",
+            )
+        )
+        return None
+    return PlayAudioCommand(audio)
+
+
+def _check_dtmf(digits: object, problems: list[_Problem]) -> SendDtmfCommand | None:
+    if digits is None:
+        problems.append(_Problem(ViolationKind.MISSING_FIELD, "sendDTMF without 'dtmf'"))
+        return None
+    if not isinstance(digits, str):
+        problems.append(_Problem(ViolationKind.WRONG_TYPE, "'dtmf' must be a string"))
+        return None
+    if not _DTMF_DIGITS.fullmatch(digits):
+        problems.append(_Problem(ViolationKind.BAD_DTMF, f"digits {digits!r} outside [0-9A-D*#]"))
+        return None
+    return SendDtmfCommand(digits)
