@@ -1,0 +1,1 @@
+"""Small audio files bundled with trio-plivo for demos and tests (see ``tools/``)."""
