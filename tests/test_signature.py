@@ -291,6 +291,13 @@ def test_candidates_keep_query_and_request_target() -> None:
     assert all("bot.example.com" in c for c in candidates)
 
 
+def test_candidates_for_trailing_slash_public_url() -> None:
+    candidates = websocket_url_candidates("wss://bot.example.com/stream/")
+    assert "wss://bot.example.com/stream/" in candidates
+    assert "http://bot.example.com/stream//websocket" in candidates
+    assert "http://bot.example.com/stream/websocket" in candidates
+
+
 @pytest.mark.parametrize("bad", ["bot.example.com/stream", "ftp://bot.example.com/s", "wss://"])
 def test_candidates_reject_bad_public_url(bad: str) -> None:
     with pytest.raises(ConfigurationError):

@@ -242,7 +242,12 @@ def websocket_url_candidates(public_url: str, *, request_target: str | None = No
         for scheme in schemes:
             origin = f"{scheme}://{parts.netloc}"
             suffix = f"?{query}" if query else ""
-            variants = [f"{origin}{path}{suffix}", f"{origin}{path}{_WEBSOCKET_SUFFIX}{suffix}"]
+            variants = [
+                f"{origin}{path}{suffix}",
+                f"{origin}{path}{_WEBSOCKET_SUFFIX}{suffix}",
+                # For ".../stream/" the plain append gives "//websocket"; try the tidy form too.
+                f"{origin}{path.rstrip('/')}{_WEBSOCKET_SUFFIX}{suffix}",
+            ]
             if query:
                 # The Python SDK appends the suffix to the whole URL string, query included.
                 variants.append(f"{origin}{path}{suffix}{_WEBSOCKET_SUFFIX}")
