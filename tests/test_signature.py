@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
 import pytest
 
 from trio_plivo import ConfigurationError
@@ -404,3 +407,35 @@ def test_tokens_never_formatted() -> None:
     for text in texts:
         assert SECRET not in text
         assert MAIN_SECRET not in text
+
+
+# --- header sources ---------------------------------------------------------------------------
+
+
+class OnlyGet:
+    """A case-insensitive header object that is not a Mapping (like trio_plivo.ws.Headers)."""
+
+    def __init__(self, items: dict[str, str]) -> None:
+        self._items = {k.lower(): v for k, v in items.items()}
+
+    def get(self, name: str, /) -> str | None:
+        return self._items.get(name.lower())
+
+
+def test_header_sources_of_every_shape() -> None:
+    # Signed for a late candidate, so the headers must survive being consulted many times.
+    signed = signature_headers("http://bot.example.com/plivo/stream/websocket", TOKEN, method="GET")
+    lower = {k.lower(): v for k, v in signed.items()}
+    sources: list[Any] = [
+        signed,
+        lower,
+        httpx.Headers(lower),
+        OnlyGet(lower),
+        list(lower.items()),
+        [(k.encode(), v.encode()) for k, v in lower.items()],
+        ((k.upper(), v) for k, v in signed.items()),  # one-shot iterator
+    ]
+    for source in sources:
+        assert validate_websocket_upgrade(source, public_url=PUBLIC, auth_token=TOKEN), source
+    forged = [(k, "Zm9yZ2Vk" if k == "x-plivo-signature-v3" else v) for k, v in lower.items()]
+    assert not validate_websocket_upgrade(forged, public_url=PUBLIC, auth_token=TOKEN)

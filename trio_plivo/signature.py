@@ -29,7 +29,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Final, TypeAlias
+from typing import Final, Protocol, TypeAlias, runtime_checkable
 from urllib.parse import parse_qsl, urlsplit
 
 import attrs
@@ -38,10 +38,12 @@ from ._exceptions import ConfigurationError
 
 __all__ = [
     "MAIN_SIGNATURE_HEADER",
+    "HeaderSource",
     "NONCE_HEADER",
     "SIGNATURE_HEADER",
     "Params",
     "SignatureValidator",
+    "SupportsHeaderGet",
     "compute_signature_v3",
     "signed_url",
     "signature_headers",
@@ -61,6 +63,22 @@ NONCE_HEADER: Final = "X-Plivo-Signature-V3-Nonce"
 #: Request parameters: a mapping whose values are one string or several (a multi-valued form
 #: field), or a sequence of ``(key, value)`` pairs such as a multidict's ``multi_items()``.
 Params: TypeAlias = Mapping[str, str | Sequence[str]] | Sequence[tuple[str, str]]
+
+
+@runtime_checkable
+class SupportsHeaderGet(Protocol):
+    """A case-insensitive header collection (``trio_plivo.ws.Headers``, ``httpx.Headers``,
+    Starlette's ``Headers`` ...): ``get(name)`` returns the first value or ``None``."""
+
+    def get(self, name: str, /) -> str | None: ...
+
+
+#: Where request headers can come from: a mapping (looked up case-insensitively), a
+#: case-insensitive header object, or ``(name, value)`` pairs (``str`` or ``bytes``, as
+#: trio-websocket and h11 give them).
+HeaderSource: TypeAlias = (
+    Mapping[str, str] | SupportsHeaderGet | Iterable[tuple[str, str] | tuple[bytes, bytes]]
+)
 
 _METHODS: Final = frozenset({"GET", "POST"})
 _WEBSOCKET_SUFFIX: Final = "/websocket"
@@ -175,19 +193,31 @@ def validate_signature_v3(
     return matched
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is not None:
-        return value
+def _decode(text: str | bytes) -> str:
+    return text.decode("latin-1") if isinstance(text, bytes) else text
+
+
+def _header(headers: HeaderSource, name: str) -> str | None:
     wanted = name.lower()
-    for key, item in headers.items():
-        if key.lower() == wanted:
-            return item
+    if isinstance(headers, Mapping):
+        value = headers.get(name)
+        if value is not None:
+            return value
+        # A plain dict is case-sensitive; HTTP header names are not.
+        for key, item in headers.items():
+            if key.lower() == wanted:
+                return item
+        return None
+    if isinstance(headers, SupportsHeaderGet):
+        return headers.get(name)
+    for key, item in headers:
+        if _decode(key).lower() == wanted:
+            return _decode(item)
     return None
 
 
 def validate_request_signature(
-    headers: Mapping[str, str],
+    headers: HeaderSource,
     *,
     url: str,
     method: str,
@@ -201,16 +231,55 @@ def validate_request_signature(
     ``main_auth_token`` is given, when ``X-Plivo-Signature-Ma-V3`` matches it (subaccount apps
     that only hold the main account's token).
     """
-    nonce = _header(headers, NONCE_HEADER)
-    if not nonce:
+    return _validate_any(
+        _SignedHeaders.read(headers),
+        [url],
+        method=method,
+        params=params,
+        auth_token=auth_token,
+        main_auth_token=main_auth_token,
+    )
+
+
+@attrs.frozen
+class _SignedHeaders:
+    # Read once: ``headers`` may be a one-shot iterator of pairs.
+    nonce: str | None
+    signature: str | None
+    main_signature: str | None
+
+    @classmethod
+    def read(cls, headers: HeaderSource) -> _SignedHeaders:
+        if not isinstance(headers, Mapping | SupportsHeaderGet):
+            headers = list(headers)
+        return cls(
+            _header(headers, NONCE_HEADER),
+            _header(headers, SIGNATURE_HEADER),
+            _header(headers, MAIN_SIGNATURE_HEADER),
+        )
+
+
+def _validate_any(
+    signed: _SignedHeaders,
+    urls: Iterable[str],
+    *,
+    method: str,
+    params: Params | None,
+    auth_token: str,
+    main_auth_token: str | None,
+) -> bool:
+    _check_token(auth_token)
+    if not signed.nonce:
         return False
-    checks = [(SIGNATURE_HEADER, auth_token)]
+    checks = [(signed.signature, auth_token)]
     if main_auth_token is not None:
-        checks.append((MAIN_SIGNATURE_HEADER, main_auth_token))
-    for header_name, token in checks:
-        value = _header(headers, header_name)
-        if value and validate_signature_v3(url, nonce, value, token, method=method, params=params):
-            return True
+        checks.append((signed.main_signature, main_auth_token))
+    for url in urls:
+        for header, token in checks:
+            if header and validate_signature_v3(
+                url, signed.nonce, header, token, method=method, params=params
+            ):
+                return True
     return False
 
 
@@ -260,7 +329,7 @@ def _target(path: str, query: str) -> tuple[str, str]:
 
 
 def validate_websocket_upgrade(
-    headers: Mapping[str, str],
+    headers: HeaderSource,
     *,
     public_url: str,
     auth_token: str,
@@ -273,16 +342,13 @@ def validate_websocket_upgrade(
     :func:`websocket_url_candidates` validates. Reject a failed upgrade with HTTP 403 *before*
     allocating anything for the call.
     """
-    _check_token(auth_token)
-    return any(
-        validate_request_signature(
-            headers,
-            url=candidate,
-            method="GET",
-            auth_token=auth_token,
-            main_auth_token=main_auth_token,
-        )
-        for candidate in websocket_url_candidates(public_url, request_target=request_target)
+    return _validate_any(
+        _SignedHeaders.read(headers),
+        websocket_url_candidates(public_url, request_target=request_target),
+        method="GET",
+        params=None,
+        auth_token=auth_token,
+        main_auth_token=main_auth_token,
     )
 
 
@@ -329,7 +395,7 @@ class SignatureValidator:
 
     def validate_request(
         self,
-        headers: Mapping[str, str],
+        headers: HeaderSource,
         *,
         url: str,
         method: str,
@@ -347,7 +413,7 @@ class SignatureValidator:
         )
 
     def validate_websocket(
-        self, headers: Mapping[str, str], *, request_target: str | None = None
+        self, headers: HeaderSource, *, request_target: str | None = None
     ) -> bool:
         """Validate a WebSocket upgrade against the configured ``public_url``; see
         :func:`validate_websocket_upgrade`."""
