@@ -8,12 +8,11 @@ import logging
 import pytest
 import trio
 import trio.testing
+from conftest import CALL_ID, STREAM_ID, audio_payloads
 
 from trio_plivo import L16_16K, MULAW_8K, CallClosed
 from trio_plivo.call import CallConfig, MarkStatus, open_call, serve_call
 from trio_plivo.protocol import Dtmf, Media, Start
-
-from conftest import CALL_ID, STREAM_ID, PlivoPeer, audio_payloads
 
 
 def ulaw(ms: int, value: int = 0x10) -> bytes:
@@ -90,7 +89,8 @@ async def test_mark_resolves_only_after_its_ack(pair, autojump_clock) -> None:
             await peer.played(mark.name)
             result = await mark.wait()
     assert result.status is MarkStatus.PLAYED
-    assert result.played and not result.interrupted
+    assert result.played
+    assert not result.interrupted
     assert result.queued_ms == pytest.approx(500)
     assert result.played_ms == pytest.approx(500)
     assert result.round_trip_s == pytest.approx(trio.current_time() - sent_at, abs=0.01)
@@ -123,7 +123,8 @@ async def test_clear_interrupts_pending_marks_and_ignores_late_acks(pair, autoju
             await trio.sleep(0.31)  # ~310 ms played, ~100 ms more in the provider's buffer
             await call.clear()
             r1, r2 = await first.wait(), await second.wait()
-            assert r1.status is MarkStatus.CLEARED and r2.status is MarkStatus.CLEARED
+            assert r1.status is MarkStatus.CLEARED
+            assert r2.status is MarkStatus.CLEARED
             assert r1.played_ms == pytest.approx(310, abs=1)
             assert r1.queued_ms == pytest.approx(1000)
             assert r2.played_ms == 0
@@ -157,7 +158,8 @@ async def test_audio_after_clear_plays_and_marks_work_again(pair, autojump_clock
             assert payloads[5:] == [ulaw(100, value=0x80)[i : i + 160] for i in range(0, 800, 160)]
             await peer.played(mark.name)
             result = await mark.wait()
-            assert result.played and result.queued_ms == pytest.approx(100)
+            assert result.played
+            assert result.queued_ms == pytest.approx(100)
 
 
 async def test_partial_frames_are_joined_and_the_last_is_padded(pair, autojump_clock) -> None:
@@ -280,9 +282,7 @@ async def test_outer_cancellation_closes_with_going_away(pair, autojump_clock) -
                 await trio.sleep_forever()
         assert (await mark.wait()).status is MarkStatus.CALL_ENDED
         with pytest.raises(CallClosed) as info:
-            await peer.transport.receive_message()
-            while True:
-                await peer.transport.receive_message()
+            await drain(peer.transport)
         assert info.value.code == 1001
 
 
@@ -299,7 +299,7 @@ async def test_body_exception_propagates_unwrapped_and_closes_1011(pair, autojum
 
 
 async def test_no_start_times_out_with_1008(pair, autojump_clock) -> None:
-    app, peer = pair
+    app, _peer = pair
     with trio.fail_after(30):
         with pytest.raises(CallClosed) as info:
             async with open_call(app, config=CallConfig(start_timeout=2)):
@@ -339,6 +339,11 @@ async def test_play_rejects_partial_samples(pair, autojump_clock) -> None:
             await call.mark("dup")
 
 
+async def drain(transport) -> None:
+    while True:
+        await transport.receive_message()
+
+
 # --- serve_call ---------------------------------------------------------------------------
 
 
@@ -352,11 +357,13 @@ async def test_handler_exception_is_logged_and_closes_1011(pair, caplog, autojum
         await peer.start()
         caplog.set_level(logging.INFO, logger="trio_plivo")
         call = await serve_call(app, handler)
-        assert call is not None and call.close_code == 1011
+        assert call is not None
+        assert call.close_code == 1011
         with pytest.raises(CallClosed) as info:
             await peer.transport.receive_message()
         assert info.value.code == 1011
-    assert "boom" in caplog.text and CALL_ID in caplog.text
+    assert "boom" in caplog.text
+    assert CALL_ID in caplog.text
 
 
 async def test_handler_is_cancelled_after_the_grace_period(pair, autojump_clock) -> None:
@@ -394,7 +401,8 @@ async def test_handler_may_let_call_closed_escape(pair, autojump_clock) -> None:
         await peer.start()
         await peer.transport.aclose(1000)
         call = await serve_call(app, handler)
-        assert call is not None and call.close_code == 1000
+        assert call is not None
+        assert call.close_code == 1000
 
 
 async def test_json_of_play_audio_uses_negotiated_format(pair, autojump_clock) -> None:
