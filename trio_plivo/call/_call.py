@@ -207,6 +207,11 @@ class Call:
         return self.extra_headers.get(key, default)
 
     @property
+    def pending_mark_names(self) -> frozenset[str]:
+        """Names of the marks placed and not yet resolved."""
+        return frozenset(self._mark_names_in_use)
+
+    @property
     def ended(self) -> bool:
         """True once the call is over (for whatever reason)."""
         return self._ended.is_set()

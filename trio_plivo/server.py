@@ -1,0 +1,239 @@
+"""The stream server: accepts provider WebSockets and runs one call per connection.
+
+Each connection runs in its own task under a server-owned nursery, inside
+:func:`~trio_plivo.call.serve_call`, which never lets a call's failure escape: a handler
+exception is logged with the call id and closes that call with 1011, and every other call
+keeps going. Requests for other paths, over the call limit, during shutdown or with a bad
+signature are answered with plain HTTP *before* the upgrade, so no application code or call
+resource is ever spent on them.
+
+Graceful shutdown (:meth:`StreamServer.shutdown`, or SIGINT/SIGTERM in the CLI): stop
+accepting, let active calls finish for up to ``shutdown_grace`` seconds, then cancel them
+(they close with 1001 "going away").
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import trio
+
+from .call import CallConfig, CallHandler, serve_call
+from .protocol import PlivoCodec, ProviderCodec
+from .transport import MessageTransport
+from .ws import HandshakeRequest, HTTPResponse, accept_websocket
+
+if TYPE_CHECKING:
+    from .signature import SignatureValidator
+
+__all__ = ["StreamServer", "serve"]
+
+logger = logging.getLogger("trio_plivo.server")
+
+# accept() errors that mean "out of resources right now", retried after a pause (as trio's
+# serve_listeners does) instead of killing the server.
+_ACCEPT_CAPACITY_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
+_ACCEPT_RETRY_S = 0.1
+
+#: Extra plain-HTTP routes: given the request, return a response, or ``None`` to pass.
+HTTPRoute = Callable[[HandshakeRequest], HTTPResponse | None]
+
+
+@attrs.define(eq=False)
+class StreamServer:
+    """A WebSocket stream server for one application ``handler``.
+
+    Use :meth:`serve` (host/port) or :meth:`serve_listeners` with ``nursery.start`` to run it,
+    or, to embed it in an existing Trio app that accepts its own connections,
+    :meth:`handle_stream` (a raw ``trio.abc.Stream``) or :meth:`handle_transport` (an already
+    upgraded WebSocket, e.g. a trio-websocket connection wrapped in
+    :class:`~trio_plivo.transport.TrioWebsocketTransport`).
+    """
+
+    handler: CallHandler
+    #: The WebSocket path calls arrive on; other paths get 404 before the upgrade.
+    path: str = "/stream"
+    config: CallConfig = attrs.Factory(CallConfig)
+    #: Builds one codec per call (the provider's wire protocol).
+    codec_factory: Callable[[], ProviderCodec] = PlivoCodec
+    #: At most this many concurrent calls (503 beyond); ``None`` for no limit.
+    max_calls: int | None = None
+    max_message_size: int = 1 << 20
+    handshake_timeout: float = 10.0
+    close_timeout: float = 5.0
+    #: On shutdown, active calls get this long to finish before they are cancelled.
+    shutdown_grace: float = 10.0
+    #: After a caller hangs up, the handler gets this long before it is cancelled.
+    handler_grace: float = 1.0
+    #: When set, WebSocket upgrades must carry a valid Plivo signature (403 otherwise).
+    signature_validator: SignatureValidator | None = None
+    #: Extra plain-HTTP routes, tried first (e.g. a health check).
+    http_routes: Sequence[HTTPRoute] = ()
+
+    _active: int = attrs.field(default=0, init=False)
+    _total: int = attrs.field(default=0, init=False)
+    _draining: bool = attrs.field(default=False, init=False)
+    _idle: trio.Event = attrs.field(factory=trio.Event, init=False)
+    _accept_scope: trio.CancelScope | None = attrs.field(default=None, init=False)
+    _calls_nursery: trio.Nursery | None = attrs.field(default=None, init=False)
+    listeners: list[trio.SocketListener] = attrs.field(factory=list, init=False)
+
+    @property
+    def active_calls(self) -> int:
+        """Calls in progress right now."""
+        return self._active
+
+    @property
+    def total_calls(self) -> int:
+        """Calls accepted since the server started."""
+        return self._total
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port (useful with port 0)."""
+        if not self.listeners:
+            raise RuntimeError("the server is not listening")
+        return int(self.listeners[0].socket.getsockname()[1])
+
+    # --- running --------------------------------------------------------------------------
+
+    async def serve(
+        self,
+        host: str | None = "127.0.0.1",
+        port: int = 8000,
+        *,
+        task_status: trio.TaskStatus[StreamServer] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Listen on ``host:port`` and serve until :meth:`shutdown` (or cancellation)."""
+        listeners = await trio.open_tcp_listeners(port, host=host)
+        await self.serve_listeners(listeners, task_status=task_status)
+
+    async def serve_listeners(
+        self,
+        listeners: Sequence[trio.SocketListener],
+        *,
+        task_status: trio.TaskStatus[StreamServer] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Serve on already-open listeners until :meth:`shutdown`; ``task_status`` gets the
+        server itself once it is accepting."""
+        self.listeners = list(listeners)
+        try:
+            async with trio.open_nursery() as calls:
+                self._calls_nursery = calls
+                async with trio.open_nursery() as accepting:
+                    self._accept_scope = accepting.cancel_scope
+                    if self._draining:
+                        accepting.cancel_scope.cancel()
+                    for listener in self.listeners:
+                        accepting.start_soon(self._accept_loop, listener, calls)
+                    task_status.started(self)
+                # Shutting down: no new connections; active calls get the grace period.
+                for listener in self.listeners:
+                    await listener.aclose()
+                if self._active:
+                    logger.info("draining %d active call(s)", self._active)
+                    self._idle = trio.Event()
+                    with trio.move_on_after(self.shutdown_grace):
+                        await self._idle.wait()
+                calls.cancel_scope.cancel()
+        finally:
+            for listener in self.listeners:
+                await trio.aclose_forcefully(listener)
+
+    def shutdown(self) -> None:
+        """Stop accepting; active calls finish (up to ``shutdown_grace``), then
+        :meth:`serve` returns. Safe to call more than once, or before serving."""
+        self._draining = True
+        if self._accept_scope is not None:
+            self._accept_scope.cancel()
+
+    async def _accept_loop(self, listener: trio.SocketListener, calls: trio.Nursery) -> None:
+        while True:
+            try:
+                stream = await listener.accept()
+            except OSError as exc:
+                if exc.errno in _ACCEPT_CAPACITY_ERRORS:
+                    logger.warning("accept failed (%s); retrying", errno.errorcode[exc.errno])
+                    await trio.sleep(_ACCEPT_RETRY_S)
+                    continue
+                raise
+            calls.start_soon(self.handle_stream, stream)
+
+    # --- one connection -------------------------------------------------------------------
+
+    async def handle_stream(self, stream: trio.abc.Stream) -> None:
+        """Serve one accepted connection: handshake (or a plain HTTP answer), then the call.
+        Never raises except for cancellation."""
+        try:
+            ws = await accept_websocket(
+                stream,
+                route=self._route,
+                max_message_size=self.max_message_size,
+                handshake_timeout=self.handshake_timeout,
+                close_timeout=self.close_timeout,
+            )
+            if ws is not None:
+                await self.handle_transport(ws)
+        except Exception:
+            logger.exception("connection failed")
+        finally:
+            await trio.aclose_forcefully(stream)
+
+    async def handle_transport(self, transport: MessageTransport) -> None:
+        """Run the handler on one already-upgraded connection. Never raises except for
+        cancellation."""
+        self._active += 1
+        self._total += 1
+        try:
+            await serve_call(
+                transport,
+                self.handler,
+                codec=self.codec_factory(),
+                config=self.config,
+                handler_grace=self.handler_grace,
+            )
+        finally:
+            self._active -= 1
+            if self._active == 0:
+                self._idle.set()
+
+    def _route(self, request: HandshakeRequest) -> HTTPResponse | None:
+        for route in self.http_routes:
+            answer = route(request)
+            if answer is not None:
+                return answer
+        if request.path != self.path:
+            return HTTPResponse(404, b"not found\n")
+        if self._draining:
+            return HTTPResponse(503, b"shutting down\n")
+        if self.max_calls is not None and self._active >= self.max_calls:
+            return HTTPResponse(503, b"too many calls\n")
+        if self.signature_validator is not None and not self.signature_validator.validate_websocket(
+            request.headers, request_target=request.target
+        ):
+            logger.warning("refused an upgrade with a missing or invalid Plivo signature")
+            return HTTPResponse(403, b"invalid signature\n")
+        return None
+
+
+async def serve(
+    handler: CallHandler,
+    host: str | None = "127.0.0.1",
+    port: int = 8000,
+    *,
+    path: str = "/stream",
+    task_status: trio.TaskStatus[StreamServer] = trio.TASK_STATUS_IGNORED,
+    **options: Any,
+) -> None:
+    """Serve ``handler`` on ``ws://host:port/path`` until the server is shut down.
+
+    Usable with ``await nursery.start(serve, handler, "127.0.0.1", 0)``, which returns the
+    :class:`StreamServer` (read ``.port`` for the bound port). ``options`` are
+    :class:`StreamServer` fields (``config``, ``max_calls``, ``signature_validator`` ...).
+    """
+    server = StreamServer(handler, path=path, **options)
+    await server.serve(host, port, task_status=task_status)
