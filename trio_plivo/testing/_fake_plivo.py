@@ -143,8 +143,14 @@ class FakePlivo:
             nursery.cancel_scope.deadline = trio.current_time() + self.app_exit_timeout
         return report
 
-    # Seam for the WebSocket driver: once trio_plivo.ws offers connect_websocket(url),
-    # ``run_url`` is ``run_on(await connect_websocket(url))``.
+    async def run_url(
+        self, url: str, *, headers: Mapping[str, str] | Sequence[tuple[str, str]] = ()
+    ) -> CallReport:
+        """Connect to the app's WebSocket ``url`` as Plivo does (Plivo is the client) and run
+        one stream over it. ``headers`` go on the upgrade request."""
+        from ..ws import connect_websocket  # the I/O driver only when it is used
+
+        return await self.run_on(await connect_websocket(url, headers=headers))
 
 
 async def _run_app(app: App, transport: MessageTransport) -> None:

@@ -103,6 +103,8 @@ class Session:
     _end_reason: _EndReason | None = None
     _stopped: bool = False
     _close: CloseInfo | None = None
+    #: What a failed send learnt about the close; the reader usually knows better.
+    _lost: CloseInfo | None = None
     _events: list[EventRecord] = attrs.field(factory=list)
     _violations: list[Violation] = attrs.field(factory=list)
     _checkpoints: list[_Checkpoint] = attrs.field(factory=list)
@@ -141,12 +143,28 @@ class Session:
             self._close = CloseInfo(code=exc.code, by="app", reason=exc.reason, at=self._now())
         self._end("app_closed")
 
+    def _send_failed(self, exc: ConnectionClosed) -> None:
+        # A send into a socket the app just closed only learns "peer went away". The app's
+        # close (with its code) is already on its way to the reader, which runs before the
+        # main task wakes up from ``_ended``: keep this as a fallback only.
+        if self._lost is None:
+            self._lost = CloseInfo(code=exc.code, by="app", reason=exc.reason, at=self._now())
+        self._end("app_closed")
+
+    def _is_gone(self) -> bool:
+        return self._close is not None or self._lost is not None
+
     async def _hang_up(self) -> None:
+        if self._close is None and self._lost is not None:
+            self._close = self._lost
         if self._close is not None:
             return
         fake = self.fake
         if self._end_reason == "disconnect":
-            await self._close_with(1006, "abnormal closure (injected disconnect)")
+            self._close = CloseInfo(
+                code=1006, by="plivo", reason="injected disconnect", at=self._now()
+            )
+            await self._abort()
             return
         if fake.end == "stop":
             await self._send(
@@ -169,6 +187,16 @@ class Session:
                 return
         await self._close_with(1000, "call ended")
 
+    async def _abort(self) -> None:
+        # 1006 is never sent on the wire: a real socket is dropped without a closing
+        # handshake. Transports that can do that offer abort(); the in-memory one reports
+        # the code to its peer instead.
+        abort = getattr(self.transport, "abort", None)
+        if callable(abort):
+            await abort()
+        else:
+            await self.transport.aclose(1006, "connection lost")
+
     def _is_closed(self) -> bool:
         return self._close is not None
 
@@ -187,7 +215,7 @@ class Session:
     async def _send(self, event: str, body: Mapping[str, object], *, record: bool = True) -> bool:
         """Send one protocol message; ``False`` if the app has gone (the call is ending)."""
         async with self._send_lock:
-            if self._close is not None:
+            if self._is_gone():
                 return False
             self._sequence += 1
             message = {"event": event, "sequenceNumber": self._sequence, **body}
@@ -195,7 +223,7 @@ class Session:
             try:
                 await self.transport.send_messages([orjson.dumps(message).decode()])
             except ConnectionClosed as exc:
-                self._closed_by_app(exc)
+                self._send_failed(exc)
                 return False
             self._counters.messages_sent += 1
             if record:
@@ -204,13 +232,13 @@ class Session:
 
     async def _send_raw(self, message: Message, label: str) -> None:
         async with self._send_lock:
-            if self._close is not None:
+            if self._is_gone():
                 return
             at = self._now()
             try:
                 await self.transport.send_messages([message])
             except ConnectionClosed as exc:
-                self._closed_by_app(exc)
+                self._send_failed(exc)
                 return
             self._record(at, "to_app", label, {})
 
