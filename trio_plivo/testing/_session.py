@@ -350,20 +350,28 @@ class Session:
 
     async def _reader(self) -> None:
         while True:
-            await self._honour_slow_reader()
             try:
-                message = await self.transport.receive_message()
+                message = await self._receive()
             except ConnectionClosed as exc:
                 self._closed_by_app(exc)
                 return
             await self._handle(message)
 
-    async def _honour_slow_reader(self) -> None:
-        now = self._now()
-        for start, length in self.fake.faults.slow_reader:
-            if start <= now < start + length:
-                await trio.sleep_until(self._t0 + start + length)
-                now = self._now()
+    async def _receive(self) -> Message:
+        # A slow reader must not be parked in receive when its stall begins, or the next
+        # message would slip through: each receive is bounded by the next stall's start.
+        # (Cancelling a receive loses no message on the transports we drive.)
+        while True:
+            now = self._now()
+            next_stall = math.inf
+            for start, length in self.fake.faults.slow_reader:
+                if start <= now < start + length:
+                    await trio.sleep_until(self._t0 + start + length)
+                    now = self._now()
+                elif start > now:
+                    next_stall = min(next_stall, start)
+            with trio.move_on_at(self._t0 + next_stall):
+                return await self.transport.receive_message()
 
     async def _handle(self, message: Message) -> None:
         at = self._now()
