@@ -28,8 +28,10 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import os
+import time
 from collections import deque
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
 from typing import Final
 
@@ -38,21 +40,29 @@ import trio
 
 from .._exceptions import CallClosed, ConnectionClosed, LocalProtocolError, RemoteProtocolError
 from .._format import AudioFormat, Encoding
+from ..audio import JsonlEventLog, StereoRecorder, WireDecoder, WireEncoder, decode_wire
 from ..protocol import (
     Checkpoint,
     ClearAudio,
+    ClearedAudio,
+    Dtmf,
     InboundEvent,
     Media,
+    MuteStream,
     PlayAudio,
     PlayedStream,
+    PlayFailed,
     PlivoCodec,
     ProviderCodec,
     SendDtmf,
     Start,
     Stop,
+    StreamError,
     UnknownEvent,
+    UnmuteStream,
 )
 from ..transport import Message, MessageTransport
+from ._audio_source import AudioSource, to_wire_format
 from ._inbound import InboundQueue
 from ._marks import Mark, MarkResult, MarkTracker
 from ._pacing import PlayoutClock
@@ -85,6 +95,12 @@ class CallConfig:
     start_timeout: float = 10.0
     #: How long a close (our side) may take before the transport is dropped.
     close_timeout: float = 5.0
+    #: Record each call to ``<record_dir>/<call id>.wav``: stereo, caller left, played
+    #: audio right, aligned on the playout clock, written incrementally.
+    record_dir: str | os.PathLike[str] | None = None
+    #: Append every inbound event (payloads omitted) and outbound command to
+    #: ``<event_log_dir>/events-YYYY-MM-DD.jsonl``.
+    event_log_dir: str | os.PathLike[str] | None = None
 
     def __attrs_post_init__(self) -> None:
         from .._exceptions import ConfigurationError
@@ -150,6 +166,8 @@ class Call:
         self._late_frames = 0
         self._malformed = 0
         self._unknown = 0
+        self._recorder: StereoRecorder | None = None
+        self._event_log: JsonlEventLog | None = None
 
     def __repr__(self) -> str:
         state = "ended" if self._ended.is_set() else "live" if self._start else "starting"
@@ -241,31 +259,78 @@ class Call:
 
     # --- outbound -------------------------------------------------------------------------
 
-    async def play(self, audio: bytes) -> None:
-        """Queue ``audio`` (bytes in the stream's wire format, :attr:`media_format`) for paced
-        playback. Waits while the playback buffer is full. Audio queued before a
-        :meth:`clear` that is still being handed over is dropped."""
+    async def play(self, audio: AudioSource, *, sample_rate: int | None = None) -> None:
+        """Queue audio for paced playback; waits while the playback buffer is full.
+
+        ``audio`` may be:
+
+        * ``bytes`` already in the stream's wire format (:attr:`media_format`), when
+          ``sample_rate`` is not given;
+        * ``bytes`` of little-endian PCM16 mono at ``sample_rate`` Hz (any rate: 8000, 16000,
+          22050, 24000, 44100, 48000 ...), converted to the wire format;
+        * a WAV file: a path, :class:`~trio_plivo.audio.WavAudio`, or ``bytes`` starting with a
+          RIFF/WAVE header (PCM16, µ-law or A-law, any rate, stereo is downmixed);
+        * an async iterable of chunks (streaming TTS): PCM16 at ``sample_rate``, or wire bytes
+          without it. Chunks are converted as they arrive, with resampler state kept across
+          them, and the tail is flushed at the end.
+
+        A :meth:`clear` while ``play`` is still queueing stops it: the rest is dropped and
+        ``play`` returns.
+        """
         self._check_open()
+        fmt = self.media_format
+        generation = self._generation
+        if isinstance(audio, AsyncIterable):
+            encoder = WireEncoder(sample_rate, fmt) if sample_rate is not None else None
+            try:
+                async for chunk in audio:
+                    if generation != self._generation:
+                        return
+                    wire = encoder.encode(chunk) if encoder is not None else bytes(chunk)
+                    if not await self._enqueue_wire(wire, generation):
+                        return
+                if encoder is not None:
+                    await self._enqueue_wire(encoder.flush(), generation)
+            finally:
+                aclose = getattr(audio, "aclose", None)
+                if aclose is not None and generation != self._generation:
+                    await aclose()
+            return
+        await self._enqueue_wire(to_wire_format(audio, fmt, sample_rate), generation)
+
+    async def _enqueue_wire(self, audio: bytes, generation: int) -> bool:
+        """Hand wire-format audio to the sender in pieces; False if a clear intervened."""
         fmt = self.media_format
         if len(audio) % fmt.bytes_per_sample:
             raise LocalProtocolError(f"{len(audio)} bytes is not a whole number of {fmt} samples")
         if not audio:
             await trio.lowlevel.checkpoint()
-            return
-        generation = self._generation
+            return generation == self._generation
         piece = fmt.bytes_for(_PIECE_MS)
         view = memoryview(audio)
         for offset in range(0, len(audio), piece):
             if generation != self._generation:
                 await trio.lowlevel.checkpoint()
-                return  # cleared while we were queueing
-            chunk = bytes(view[offset : offset + piece])
+                return False
+            chunk = bytes(view[offset : offset + piece]) if len(audio) > piece else audio
             try:
                 await self._play_send.send(chunk)
             except (trio.ClosedResourceError, trio.BrokenResourceError):
                 raise self._closed_error() from None
             self._queued_since_mark_ms += fmt.duration_ms(len(chunk))
             self._unsent_bytes += len(chunk)
+        return True
+
+    def pcm_decoder(self, sample_rate: int = 16000) -> WireDecoder:
+        """A decoder from this call's wire format to PCM16 at ``sample_rate`` (stateful: feed
+        it every inbound frame in order, e.g. ``decoder.decode(event.payload)``)."""
+        return WireDecoder(self.media_format, sample_rate)
+
+    def caller_audio(self, sample_rate: int = 16000) -> AsyncIterator[bytes]:
+        """Iterate the caller's audio as PCM16 at ``sample_rate`` (e.g. 16 kHz for speech
+        recognition), each inbound frame decoded once. Consumes the call's events: use it when
+        audio is all you want; otherwise iterate the call and use :meth:`pcm_decoder`."""
+        return _CallerAudio(self, self.pcm_decoder(sample_rate))
 
     async def mark(self, name: str | None = None) -> Mark:
         """Place a mark after everything queued so far; ``await mark.wait()`` for its outcome.
@@ -325,6 +390,7 @@ class Call:
         if self._clock is not None:
             self._clock.cleared(now)
         self._tracker.clear(now, in_progress)
+        self._log_event("clearAudio", {})
         self._send_urgent(self._codec.send(ClearAudio()))
         await trio.lowlevel.checkpoint()
 
@@ -332,6 +398,7 @@ class Call:
         """Play DTMF ``digits`` into the call (goes out at once, ahead of queued audio)."""
         self._check_open()
         self._send_urgent(self._codec.send(SendDtmf(digits=digits)))
+        self._log_event("sendDTMF", {"digits": digits})
         await trio.lowlevel.checkpoint()
 
     def _send_urgent(self, message: Message) -> None:
@@ -363,6 +430,13 @@ class Call:
         self._inbound.close()
         self._tracker.close_all()
         self._play_send.close()
+        self._log_event("closed", {"code": code, "reason": reason})
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None
+        if self._event_log is not None:
+            self._event_log.close()
+            self._event_log = None
         self._ended.set()
         if self._tasks is not None:
             self._tasks.cancel_scope.cancel()
@@ -373,6 +447,37 @@ class Call:
 
     def _closed_error(self) -> CallClosed:
         return CallClosed(self.close_reason or "call closed", code=self.close_code)
+
+    # --- recording ------------------------------------------------------------------------
+
+    def _open_recordings(self, start: Start) -> None:
+        config = self._config
+        name = _safe_file_name(start.call_id or start.stream_id)
+        if config.record_dir is not None:
+            os.makedirs(config.record_dir, exist_ok=True)
+            self._recorder = StereoRecorder(
+                os.path.join(config.record_dir, f"{name}.wav"),
+                start=trio.current_time(),
+                sample_rate=start.media_format.sample_rate,
+            )
+        if config.event_log_dir is not None:
+            self._event_log = JsonlEventLog(config.event_log_dir)
+
+    def _record(self, side: int, wire: bytes, at: float) -> None:
+        assert self._recorder is not None
+        assert self._start is not None
+        fmt = self._start.media_format
+        pcm = decode_wire(wire, fmt).astype("<i2").tobytes()
+        if side == 0:
+            self._recorder.add_inbound(pcm, fmt.sample_rate, at)
+        else:
+            self._recorder.add_outbound(pcm, fmt.sample_rate, at)
+
+    def _log_event(self, name: str, fields: Mapping[str, object]) -> None:
+        if self._event_log is not None:
+            # The record's own keys win: call_id is on every line already.
+            extra = {_LOG_RENAMES.get(k, k): v for k, v in fields.items() if k != "call_id"}
+            self._event_log.log(time.time(), self.call_id or "", name, extra)
 
     # --- statistics -----------------------------------------------------------------------
 
@@ -458,12 +563,21 @@ class Call:
             kind = type(event)
             if kind is Media:
                 self._frames_received += 1
+                if (
+                    self._recorder is not None
+                    and isinstance(event, Media)
+                    and event.track == "inbound"
+                ):
+                    self._record(0, event.payload, trio.current_time())
             elif isinstance(event, PlayedStream):
                 self._tracker.acked(event.name)
             elif isinstance(event, Start):
                 self._start = event
+                self._open_recordings(event)
             elif kind is UnknownEvent:
                 self._unknown += 1
+            if self._event_log is not None:
+                self._log_event(_EVENT_NAMES.get(kind, kind.__name__), attrs.asdict(event))
             inbound.push(event)
             if kind is Stop:
                 # The provider is done; the socket close that follows is a formality.
@@ -482,7 +596,7 @@ class Call:
         receive_nowait = self._play_receive.receive_nowait
         items = self._items
         try:
-            while True:
+            while not self._closing:
                 batch, self._urgent = self._urgent, []
                 now = trio.current_time()
                 backlog = (
@@ -507,6 +621,7 @@ class Call:
                             continue
                         items.popleft()
                         batch.append(encode(Checkpoint(name=head.name)))
+                        self._log_event("checkpoint", {"name": head.name})
                         head.sent_at = now
                         head.segment_start = self._segment.start
                         head.sent_ms = self._segment.sent_ms
@@ -571,6 +686,8 @@ class Call:
         if backlog and clock.starved(now) and clock.play_head != -math.inf:
             self._late_frames += 1
         start = clock.frame_sent(now)
+        if self._recorder is not None:
+            self._record(1, frame, start)
         segment = self._segment
         if segment.start is None:
             segment.start = start
@@ -601,6 +718,46 @@ class Call:
                 await trio.sleep_forever()  # closing: the call's cancel is on its way
             finally:
                 self._wake = None
+
+
+#: Event-log names: Plivo's wire names, whichever provider the call speaks.
+_EVENT_NAMES: Final[dict[type, str]] = {
+    Start: "start",
+    Media: "media",
+    Dtmf: "dtmf",
+    PlayedStream: "playedStream",
+    ClearedAudio: "clearedAudio",
+    Stop: "stop",
+    PlayFailed: "playFailed",
+    StreamError: "error",
+    MuteStream: "muteStream",
+    UnmuteStream: "unmuteStream",
+    UnknownEvent: "unknown",
+}
+
+
+_LOG_RENAMES: Final = {"event": "event_name", "ts": "event_ts"}
+
+
+def _safe_file_name(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text) or "call"
+
+
+class _CallerAudio:
+    """``Call.caller_audio()``: inbound media events decoded to PCM16, nothing else."""
+
+    def __init__(self, call: Call, decoder: WireDecoder) -> None:
+        self._call = call
+        self._decoder = decoder
+
+    def __aiter__(self) -> _CallerAudio:
+        return self
+
+    async def __anext__(self) -> bytes:
+        while True:
+            event = await self._call.__anext__()
+            if isinstance(event, Media) and event.track == "inbound":
+                return self._decoder.decode(event.payload)
 
 
 def _only_cancelled(exc: BaseException) -> bool:
