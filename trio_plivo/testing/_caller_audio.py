@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
-from typing import TYPE_CHECKING
 
 import attrs
 
+from .._exceptions import ConfigurationError
+from .._format import AudioFormat, Encoding
+from ..audio import convert, demo_caller_audio, read_wav
 from ._pcm import FRAME_SECONDS, frame_bytes, silence
-
-if TYPE_CHECKING:
-    from .._format import AudioFormat
 
 __all__ = ["CallerAudio", "FrameCursor"]
 
@@ -34,11 +34,17 @@ class _Silence:
 
 
 @attrs.frozen
+class _Pcm16:
+    pcm: bytes = attrs.field(repr=False)
+    rate: int
+
+
+@attrs.frozen
 class _Frames:
     frames: Iterable[bytes] | AsyncIterable[bytes] = attrs.field(eq=False)
 
 
-_Part = _Bytes | _Silence | _Frames
+_Part = _Bytes | _Pcm16 | _Silence | _Frames
 
 
 @attrs.frozen
@@ -49,8 +55,9 @@ class CallerAudio:
 
         CallerAudio.silence(0.5) + CallerAudio.from_bytes(mulaw_hello) + CallerAudio.silence(2)
 
-    Bytes must already be in the stream's negotiated format; the last partial frame of a
-    part is padded with silence.
+    Bytes given to :meth:`from_bytes` must already be in the stream's negotiated format;
+    :meth:`from_pcm16` and :meth:`from_wav` take any rate and are converted. The last partial
+    frame of a part is padded with silence.
     """
 
     _parts: tuple[_Part, ...] = ()
@@ -67,6 +74,29 @@ class CallerAudio:
     def from_bytes(cls, data: bytes) -> CallerAudio:
         """Raw audio already in the stream's format (µ-law bytes or PCM16LE)."""
         return cls((_Bytes(bytes(data)),))
+
+    @classmethod
+    def from_pcm16(cls, pcm: bytes, rate: int) -> CallerAudio:
+        """Mono PCM16LE at any ``rate``; converted (resampled, µ-law encoded) to the stream's
+        format when the run starts."""
+        if len(pcm) % 2:
+            raise ConfigurationError("PCM16 needs an even number of bytes")
+        if rate <= 0:
+            raise ConfigurationError(f"sample rate must be positive, got {rate}")
+        return cls((_Pcm16(bytes(pcm), rate),))
+
+    @classmethod
+    def from_wav(cls, source: str | os.PathLike[str] | bytes) -> CallerAudio:
+        """A WAV file (path or bytes): PCM16, µ-law or A-law, any rate, channels averaged to
+        mono. Read now, converted to the stream's format when the run starts."""
+        wav = read_wav(source, mono=True)
+        return cls.from_pcm16(wav.pcm, wav.sample_rate)
+
+    @classmethod
+    def demo(cls) -> CallerAudio:
+        """About 3 s of synthetic speech ("Hello, this is a test call ..."), for smoke tests."""
+        wav = demo_caller_audio()
+        return cls.from_pcm16(wav.pcm, wav.sample_rate)
 
     @classmethod
     def from_frames(cls, frames: Iterable[bytes] | AsyncIterable[bytes]) -> CallerAudio:
@@ -111,6 +141,12 @@ class FrameCursor:
                     return frame
                 self._current = None
 
+    def _framed(self, data: bytes) -> Iterator[bytes]:
+        size = frame_bytes(self._fmt)
+        count = math.ceil(len(data) / size)
+        padded = data + silence(self._fmt, count * size - len(data))
+        return iter([padded[i * size : (i + 1) * size] for i in range(count)])
+
     async def aclose(self) -> None:
         """Close an async generator part left unfinished (the call ended first)."""
         current, self._current = self._current, None
@@ -126,9 +162,10 @@ class FrameCursor:
                 return itertools.repeat(blank)
             return itertools.repeat(blank, part.frames)
         if isinstance(part, _Bytes):
-            count = math.ceil(len(part.data) / size)
-            padded = part.data + silence(self._fmt, count * size - len(part.data))
-            return iter([padded[i * size : (i + 1) * size] for i in range(count)])
+            return self._framed(part.data)
+        if isinstance(part, _Pcm16):
+            source = AudioFormat(encoding=Encoding.L16, sample_rate=part.rate)
+            return self._framed(convert(part.pcm, source, self._fmt))
         if isinstance(part.frames, AsyncIterable):
             return aiter(part.frames)
         return iter(part.frames)
