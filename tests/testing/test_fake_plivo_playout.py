@@ -142,8 +142,10 @@ async def test_barge_in_when_the_bot_was_quiet_or_ran_out(autojump_clock: MockCl
     with trio.fail_after(5):
         report = await fake.run(scripted_app(Received(), script))
     talking, quiet = report.barge_ins
-    assert (talking.heard_after, talking.cleared) == (pytest.approx(0.3), False)
-    assert (quiet.heard_after, quiet.silent_at) == (0.0, pytest.approx(0.7))
+    assert talking.heard_after == pytest.approx(0.3)
+    assert not talking.cleared
+    assert quiet.heard_after == 0.0
+    assert quiet.silent_at == pytest.approx(0.7)
 
 
 @pytest.mark.parametrize("fmt", [L16_8K, L16_16K])
@@ -225,7 +227,8 @@ async def test_send_dtmf_is_recorded(autojump_clock: MockClock) -> None:
 
     with trio.fail_after(5):
         report = await FakePlivo(duration=0.5).run(scripted_app(Received(), script))
-    assert [(d.at, d.digits) for d in report.sent_dtmf] == [(pytest.approx(0.2), "12#")]
+    assert [d.digits for d in report.sent_dtmf] == ["12#"]
+    assert report.sent_dtmf[0].at == pytest.approx(0.2)
     assert report.violations == ()
     (event,) = report.events_named("sendDTMF", "from_app")
     assert event.fields == {"dtmf": "12#"}

@@ -8,6 +8,7 @@ import math
 import wave
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 import trio
 from fake_plivo_helpers import Received, scripted_app
@@ -18,7 +19,7 @@ from trio_plivo.testing import CallerAudio, FakePlivo
 from trio_plivo.testing._playout import Playout
 
 
-def _tone(n: int, value: int = 100) -> np.ndarray:  # type: ignore[type-arg]
+def _tone(n: int, value: int = 100) -> npt.NDArray[np.int16]:
     return np.full(n, value, dtype=np.int16)
 
 

@@ -47,6 +47,10 @@ def _dtmf_schedule(value: Sequence[tuple[str, float]]) -> tuple[tuple[str, float
     return schedule
 
 
+def _floats(value: Sequence[float]) -> tuple[float, ...]:
+    return tuple(float(v) for v in value)
+
+
 def _tracks(value: Sequence[str]) -> tuple[str, ...]:
     tracks = tuple(value)
     if not tracks or not set(tracks) <= _TRACKS:
@@ -100,7 +104,7 @@ class FakePlivo:
     #: Silences at least this long are pauses between phrases, not audible gaps.
     phrase_gap: float = 0.5
     #: Times the caller starts talking over the bot; the report says how long the bot went on.
-    barge_in_at: tuple[float, ...] = attrs.field(default=(), converter=tuple)
+    barge_in_at: tuple[float, ...] = attrs.field(default=(), converter=_floats)
     #: Record every ``media``/``playAudio`` in :attr:`CallReport.events` (off for load runs).
     record_media_events: bool = True
     #: ``media.timestamp`` of the first frame, in ms (Plivo sends epoch milliseconds).
