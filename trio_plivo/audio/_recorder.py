@@ -137,6 +137,20 @@ class StereoRecorder:
         if tail is not None and tail.size:
             self._place(side, tail)
 
+    def _end_finished_streams(self, upto: int) -> None:
+        """Flush the resampler of any side whose stream can no longer continue in time.
+
+        A stream's continuation would start where the stream ends; once the file is about to
+        be written past that point, the stream is over (the utterance finished) and the
+        samples its resampler holds back must be placed now, not when the next one starts.
+        """
+        for side, track in enumerate(self._tracks):
+            if track.expected_at is None:
+                continue
+            if round((track.expected_at - self.start) * self.sample_rate) <= upto:
+                self._end_stream(side)
+                track.expected_at = None
+
     def _place(self, side: int, samples: Int16Array) -> None:
         track = self._tracks[side]
         position = track.next_position
@@ -167,6 +181,13 @@ class StereoRecorder:
             # be scheduled ahead of it and only drives the commit when it is far ahead.
             upto = max(inbound, outbound - self._max_lead) - self._holdback
             if upto - self._written < _COMMIT_BATCH_SECONDS * self.sample_rate:
+                return
+            self._end_finished_streams(upto)
+            # Never write over the place where a live stream's held-back samples will land.
+            for track in self._tracks:
+                if track.expected_at is not None:
+                    upto = min(upto, track.next_position)
+            if upto <= self._written:
                 return
         count = min(upto - self._written, len(self._pending))
         if count > 0:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Final, Literal, Protocol, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 import soxr
 
 from .._exceptions import ConfigurationError
@@ -28,13 +29,15 @@ __all__ = ["Quality", "Resampler", "resample"]
 Quality: TypeAlias = Literal["QQ", "LQ", "MQ", "HQ", "VHQ"]
 
 _QUALITIES: Final = ("QQ", "LQ", "MQ", "HQ", "VHQ")
-_EMPTY: Final = np.zeros(0, dtype=np.int16)
+_Float32Array: TypeAlias = npt.NDArray[np.float32]
+_NO_INPUT: Final = np.zeros(0, dtype=np.float32)
+_NO_OUTPUT: Final = np.zeros(0, dtype=np.int16)
 
 
 class _SoxrStream(Protocol):
     """The part of ``soxr.ResampleStream`` we use (soxr ships no type information)."""
 
-    def resample_chunk(self, x: Int16Array, last: bool = False) -> Int16Array: ...
+    def resample_chunk(self, x: _Float32Array, last: bool = False) -> _Float32Array: ...
 
     def clear(self) -> None: ...
 
@@ -47,15 +50,27 @@ def _check(in_rate: int, out_rate: int, quality: str) -> None:
         raise ConfigurationError(f"quality must be one of {_QUALITIES}, got {quality!r}")
 
 
+def _to_float(samples: Int16Array) -> _Float32Array:
+    return samples.astype(np.float32)
+
+
+def _to_int16(samples: _Float32Array) -> Int16Array:
+    # Overshoot near full scale (filter ringing) is clipped, not wrapped around.
+    out: Int16Array = np.clip(np.rint(samples), -32768, 32767).astype(np.int16)
+    return out
+
+
 def resample(
     samples: Int16Array, in_rate: int, out_rate: int, *, quality: Quality = "HQ"
 ) -> Int16Array:
-    """Resample a whole mono signal in one call (for prompts and files, not for streams)."""
+    """Resample a whole signal in one call (for prompts and files, not for streams).
+
+    ``samples`` is ``(frames,)`` or ``(frames, channels)`` int16.
+    """
     _check(in_rate, out_rate, quality)
     if in_rate == out_rate:
         return samples
-    out: Int16Array = soxr.resample(samples, in_rate, out_rate, quality=quality)
-    return out
+    return _to_int16(soxr.resample(_to_float(samples), in_rate, out_rate, quality=quality))
 
 
 class Resampler:
@@ -65,6 +80,10 @@ class Resampler:
     samples soxr holds back, and :meth:`reset` to drop them (barge-in: the buffered audio must
     not leak into the next utterance). After either, the resampler starts a fresh stream.
     Equal rates take a fast path that returns the input unchanged and holds nothing back.
+
+    soxr runs in float32 and the result is rounded and clipped here: soxr's own int16 output
+    adds dither, which turns digital silence into +-1 LSB noise and makes the output differ
+    from run to run.
     """
 
     def __init__(self, in_rate: int, out_rate: int, *, quality: Quality = "HQ") -> None:
@@ -75,7 +94,7 @@ class Resampler:
         self._stream: _SoxrStream | None = (
             None
             if in_rate == out_rate
-            else soxr.ResampleStream(in_rate, out_rate, 1, dtype="int16", quality=quality)
+            else soxr.ResampleStream(in_rate, out_rate, 1, dtype="float32", quality=quality)
         )
 
     @property
@@ -88,16 +107,15 @@ class Resampler:
         soxr holds output back until its filter has enough input."""
         if self._stream is None:
             return samples
-        out: Int16Array = self._stream.resample_chunk(samples)
-        return out
+        return _to_int16(self._stream.resample_chunk(_to_float(samples)))
 
     def flush(self) -> Int16Array:
         """Return the held-back tail of the current stream and start a new stream."""
         if self._stream is None:
-            return _EMPTY
-        out: Int16Array = self._stream.resample_chunk(_EMPTY, last=True)
+            return _NO_OUTPUT
+        tail = self._stream.resample_chunk(_NO_INPUT, last=True)
         self._stream.clear()
-        return out
+        return _to_int16(tail)
 
     def reset(self) -> None:
         """Drop everything held back and start a new stream (use on ``clear()``/barge-in)."""
