@@ -33,19 +33,35 @@ import time
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
-from typing import Final
+from typing import Final, Protocol
 
 import attrs
 import trio
 
-from .._exceptions import CallClosed, ConnectionClosed, LocalProtocolError, RemoteProtocolError
+from .._exceptions import (
+    CallClosed,
+    ConnectionClosed,
+    LocalProtocolError,
+    RemoteProtocolError,
+    TrioPlivoError,
+)
 from .._format import AudioFormat, Encoding
-from ..audio import JsonlEventLog, StereoRecorder, WireDecoder, WireEncoder, decode_wire
+from ..audio import (
+    DTMF_DIGITS,
+    DtmfDetector,
+    JsonlEventLog,
+    StereoRecorder,
+    WireDecoder,
+    WireEncoder,
+    decode_wire,
+    dtmf_tones,
+)
 from ..protocol import (
     Checkpoint,
     ClearAudio,
     ClearedAudio,
     Dtmf,
+    Hangup,
     InboundEvent,
     Media,
     MuteStream,
@@ -80,6 +96,12 @@ _PIECE_MS: Final = 100
 _LOG_EVERY: Final = 100
 
 
+class HangupClient(Protocol):
+    """Something that hangs up a call by id over the provider's REST API."""
+
+    async def hangup_call(self, call_uuid: str) -> bool: ...
+
+
 @attrs.frozen(kw_only=True)
 class CallConfig:
     """Tuning for one call. The defaults suit a voice agent on Plivo."""
@@ -101,6 +123,9 @@ class CallConfig:
     #: Append every inbound event (payloads omitted) and outbound command to
     #: ``<event_log_dir>/events-YYYY-MM-DD.jsonl``.
     event_log_dir: str | os.PathLike[str] | None = None
+    #: Hangs up calls for :meth:`Call.hangup` on providers without an in-stream hang-up
+    #: message (``hangup_call(call_id)``; e.g. :class:`trio_plivo.rest.PlivoRestClient`).
+    hangup_client: HangupClient | None = None
 
     def __attrs_post_init__(self) -> None:
         from .._exceptions import ConfigurationError
@@ -156,6 +181,8 @@ class Call:
         self._remainder_since = -math.inf
         self._segment = _Segment()
         self._urgent: list[Message] = []
+        self._urgent_sent: list[trio.Event] = []
+        self._dtmf_detector: DtmfDetector | None = None
         self._wake: trio.CancelScope | None = None
         self._generation = 0
         self._queued_since_mark_ms = 0.0
@@ -395,14 +422,53 @@ class Call:
         await trio.lowlevel.checkpoint()
 
     async def send_dtmf(self, digits: str) -> None:
-        """Play DTMF ``digits`` into the call (goes out at once, ahead of queued audio)."""
-        self._check_open()
-        self._send_urgent(self._codec.send(SendDtmf(digits=digits)))
-        self._log_event("sendDTMF", {"digits": digits})
-        await trio.lowlevel.checkpoint()
+        """Play DTMF ``digits`` into the call.
 
-    def _send_urgent(self, message: Message) -> None:
-        self._urgent.append(message)
+        Where the provider has a DTMF command (Plivo's ``sendDTMF``) it goes out at once,
+        ahead of queued audio; otherwise in-band tones are queued like any other audio.
+        """
+        self._check_open()
+        self._log_event("sendDTMF", {"digits": digits})
+        if self._codec.supports_dtmf_out:
+            self._send_urgent(self._codec.send(SendDtmf(digits=digits)))
+            await trio.lowlevel.checkpoint()
+            return
+        if not digits or any(d not in DTMF_DIGITS for d in digits):
+            raise LocalProtocolError(f"invalid DTMF digits {digits!r} (allowed: 0-9 A-D * #)")
+        rate = self.media_format.sample_rate
+        await self.play(dtmf_tones(digits, rate), sample_rate=rate)
+
+    async def hangup(self) -> None:
+        """Hang up the phone call, not just the stream, then close the call.
+
+        Uses the provider's in-stream hang-up message where there is one; otherwise the REST
+        client in :attr:`CallConfig.hangup_client` (e.g. :class:`trio_plivo.rest.PlivoRestClient`),
+        bounded by ``close_timeout`` and shielded so a hang-up is never half-done; without
+        either, closing the stream is all that can be done (put ``<Hangup/>`` after
+        ``<Stream>`` in your answer XML to end the call then).
+        """
+        self._check_open()
+        timeout = self._config.close_timeout
+        if self._codec.supports_hangup:
+            done = trio.Event()
+            self._send_urgent(self._codec.send(Hangup()), done)
+            with trio.move_on_after(timeout):
+                await done.wait()
+        elif self._config.hangup_client is not None and self.call_id:
+            with trio.move_on_after(timeout) as scope:
+                scope.shield = True
+                try:
+                    await self._config.hangup_client.hangup_call(self.call_id)
+                except TrioPlivoError as exc:
+                    logger.warning("call %s: REST hang-up failed: %s", self.call_id, exc)
+        self._log_event("hangup", {})
+        await self.aclose(1000, "hung up")
+
+    def _send_urgent(self, message: Message | None, sent: trio.Event | None = None) -> None:
+        if message is not None:
+            self._urgent.append(message)
+        if sent is not None:
+            self._urgent_sent.append(sent)
         if self._wake is not None:
             self._wake.cancel()
 
@@ -447,6 +513,15 @@ class Call:
 
     def _closed_error(self) -> CallClosed:
         return CallClosed(self.close_reason or "call closed", code=self.close_code)
+
+    def _detect_dtmf(self, event: Media) -> None:
+        assert self._dtmf_detector is not None and self._start is not None
+        if event.track != "inbound":
+            return
+        samples = decode_wire(event.payload, self._start.media_format)
+        for press in self._dtmf_detector.feed(samples):
+            self._inbound.push(Dtmf(digit=press.digit, track="inbound", stream_id=self.stream_id))
+            self._log_event("dtmf", {"digit": press.digit, "detected": True})
 
     # --- recording ------------------------------------------------------------------------
 
@@ -563,6 +638,8 @@ class Call:
             kind = type(event)
             if kind is Media:
                 self._frames_received += 1
+                if self._dtmf_detector is not None and isinstance(event, Media):
+                    self._detect_dtmf(event)
                 if (
                     self._recorder is not None
                     and isinstance(event, Media)
@@ -574,6 +651,8 @@ class Call:
             elif isinstance(event, Start):
                 self._start = event
                 self._open_recordings(event)
+                if not self._codec.has_dtmf_events:
+                    self._dtmf_detector = DtmfDetector(event.media_format.sample_rate)
             elif kind is UnknownEvent:
                 self._unknown += 1
             if self._event_log is not None:
@@ -598,6 +677,7 @@ class Call:
         try:
             while not self._closing:
                 batch, self._urgent = self._urgent, []
+                sent_events, self._urgent_sent = self._urgent_sent, []
                 now = trio.current_time()
                 backlog = (
                     bool(items)
@@ -620,7 +700,9 @@ class Call:
                             batch.append(self._frame_message(frame, clock, now, backlog))
                             continue
                         items.popleft()
-                        batch.append(encode(Checkpoint(name=head.name)))
+                        message = encode(Checkpoint(name=head.name))
+                        if message is not None:  # None: the codec tracks it from acks
+                            batch.append(message)
                         self._log_event("checkpoint", {"name": head.name})
                         head.sent_at = now
                         head.segment_start = self._segment.start
@@ -671,6 +753,9 @@ class Call:
                     batch.append(self._frame_message(frame, clock, now, backlog))
                 if batch:
                     await send_messages(batch)
+                for sent in sent_events:
+                    sent.set()
+                if batch:
                     continue
                 await self._wait_for_work(clock, frame_s)
         except ConnectionClosed as exc:
@@ -693,7 +778,9 @@ class Call:
             segment.start = start
         segment.sent_ms += clock.frame_s * 1000.0
         self._frames_sent += 1
-        return self._codec.send(PlayAudio(payload=frame))
+        message = self._codec.send(PlayAudio(payload=frame))
+        assert message is not None  # every provider puts audio on the wire
+        return message
 
     def _partial_deadline(self, clock: PlayoutClock, frame_s: float) -> float:
         return max(clock.play_head - frame_s, self._remainder_since + frame_s)

@@ -45,6 +45,15 @@ class ProviderCodec(Protocol):
     #: True when the provider acknowledges pending checkpoints when audio is cleared
     #: (Twilio echoes marks); False when it never acknowledges them (Plivo).
     acks_checkpoints_on_clear: bool
+    #: The provider reports key presses as events; when False the call detects DTMF in the
+    #: inbound audio itself (Goertzel).
+    has_dtmf_events: bool
+    #: The provider plays DTMF on request (``SendDtmf``); when False the call plays in-band
+    #: tones through the playback queue instead.
+    supports_dtmf_out: bool
+    #: The provider has an in-stream hang-up message (``Hangup``); when False the call hangs
+    #: up through the provider's REST API (if configured) or by closing the stream.
+    supports_hangup: bool
 
     @property
     def state(self) -> StreamState: ...
@@ -61,8 +70,9 @@ class ProviderCodec(Protocol):
         """Parse one WebSocket message into zero or more events."""
         ...
 
-    def send(self, command: OutboundCommand) -> str | bytes:
-        """Encode one command as one WebSocket message."""
+    def send(self, command: OutboundCommand) -> str | bytes | None:
+        """Encode one command as one WebSocket message (``None``: nothing goes on the wire,
+        e.g. a checkpoint a codec tracks itself from per-packet acknowledgements)."""
         ...
 
     def connection_closed(self) -> None:

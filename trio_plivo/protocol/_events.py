@@ -21,6 +21,7 @@ __all__ = [
     "ClearAudio",
     "ClearedAudio",
     "Dtmf",
+    "Hangup",
     "InboundEvent",
     "Checkpoint",
     "Media",
@@ -201,4 +202,9 @@ class SendDtmf:
     digits: str
 
 
-OutboundCommand = PlayAudio | Checkpoint | ClearAudio | SendDtmf
+@attrs.frozen(kw_only=True)
+class Hangup:
+    """End the phone call (only for providers with an in-stream hang-up message)."""
+
+
+OutboundCommand = PlayAudio | Checkpoint | ClearAudio | SendDtmf | Hangup

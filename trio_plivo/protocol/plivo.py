@@ -22,6 +22,7 @@ from ._converter import event_class_for, optional_lenient_int, structure_inbound
 from ._events import (
     Checkpoint,
     ClearAudio,
+    Hangup,
     InboundEvent,
     Media,
     OutboundCommand,
@@ -47,6 +48,9 @@ class PlivoCodec:
     provider = "plivo"
     frame_ms = 20
     acks_checkpoints_on_clear = False
+    has_dtmf_events = True
+    supports_dtmf_out = True
+    supports_hangup = False
 
     __slots__ = ("_format", "_include_stream_id", "_state", "_stream_id")
 
@@ -178,6 +182,10 @@ class PlivoCodec:
             }
         elif type(command) is ClearAudio:
             msg = {"event": "clearAudio", "streamId": self._stream_id}
+        elif type(command) is Hangup:
+            raise LocalProtocolError(
+                "Plivo streams have no hang-up message: hang up over the REST API"
+            )
         elif type(command) is SendDtmf:
             if not _DTMF_DIGITS.fullmatch(command.digits):
                 raise LocalProtocolError(
