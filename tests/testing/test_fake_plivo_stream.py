@@ -290,3 +290,34 @@ async def test_run_on_a_transport_the_caller_connected(autojump_clock: MockClock
             report = await FakePlivo(duration=0.1).run_on(ours)
     assert received.close_code == 1000
     assert report.counts.media_sent == 5
+
+
+async def test_app_errors_propagate(autojump_clock: MockClock) -> None:
+    async def app(transport: MessageTransport) -> None:
+        await transport.receive_message()
+        raise KeyError("app bug")
+
+    with trio.fail_after(5), pytest.raises(ExceptionGroup) as caught:
+        await FakePlivo(duration=1.0).run(app)
+    assert caught.group_contains(KeyError, match="app bug", depth=None)
+
+
+async def test_an_app_ignoring_the_hang_up_is_cancelled_after_the_grace_time(
+    autojump_clock: MockClock,
+) -> None:
+    cancelled_at: list[float] = []
+
+    async def app(transport: MessageTransport) -> None:
+        try:
+            with trio.move_on_after(0.1):
+                while True:
+                    await transport.receive_message()
+            await trio.sleep_forever()
+        finally:
+            cancelled_at.append(trio.current_time())
+
+    start = trio.current_time()
+    with trio.fail_after(60):
+        report = await FakePlivo(duration=0.5, app_exit_timeout=3.0).run(app)
+    assert report.close.by == "plivo"
+    assert cancelled_at == [pytest.approx(start + 3.5)]
