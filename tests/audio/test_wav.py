@@ -164,6 +164,14 @@ def test_wav_writer_sync_interval_and_context_manager(tmp_path: Path) -> None:
         WavWriter(tmp_path / "bad.wav", sample_rate=8000, sync_interval=0)
 
 
+def test_wav_writer_dropped_without_close_leaves_a_valid_file(tmp_path: Path) -> None:
+    path = tmp_path / "dropped.wav"
+    writer = WavWriter(path, sample_rate=8000, sync_interval=10)
+    writer.write(bytes(320))
+    del writer
+    assert read_wav(path).frames == 160
+
+
 def test_demo_caller_audio() -> None:
     audio = demo_caller_audio()
     assert (audio.sample_rate, audio.channels) == (8000, 1)

@@ -274,6 +274,12 @@ class WavWriter:
             self._file.close()
             self._file = None
 
+    def __del__(self) -> None:
+        # Like a file object, a writer dropped without close() still leaves a valid file (and
+        # wave's own finaliser then finds nothing left to do on our closed file).
+        if getattr(self, "_file", None) is not None:
+            self.close()
+
     def __enter__(self) -> WavWriter:
         return self
 
