@@ -11,6 +11,7 @@ from __future__ import annotations
 from ._caller_audio import CallerAudio
 from ._fake_plivo import App, FakePlivo
 from ._faults import Faults
+from ._harness import run_handler
 from ._report import (
     BargeIn,
     CallReport,
@@ -23,6 +24,7 @@ from ._report import (
     GapStats,
     SentDtmf,
 )
+from ._summary import format_report
 from ._validate import Violation, ViolationKind
 
 __all__ = [
@@ -42,4 +44,6 @@ __all__ = [
     "SentDtmf",
     "Violation",
     "ViolationKind",
+    "format_report",
+    "run_handler",
 ]
