@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -11,9 +12,11 @@ from collections.abc import Sequence
 import trio
 
 from ._exceptions import ConfigurationError
+from ._format import L16_8K, L16_16K, MULAW_8K
 from .apps import BUILTIN_APPS, load_app
 from .call import CallConfig
 from .server import StreamServer
+from .testing import CallerAudio, CallReport, FakePlivo, format_report
 
 __all__ = ["main"]
 
@@ -71,6 +74,98 @@ def _run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+_FORMATS = {"mulaw8k": MULAW_8K, "l16-8k": L16_8K, "l16-16k": L16_16K}
+
+
+def _dtmf_at(text: str) -> tuple[str, float]:
+    digit, sep, at = text.partition("@")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"expected DIGIT@SECONDS, got {text!r}")
+    try:
+        return digit, float(at)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad time in {text!r}") from None
+
+
+def _add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = commands.add_parser(
+        "simulate",
+        help="place one simulated Plivo call against a running server",
+        description="Connect to URL as Plivo would, stream caller audio (default: the bundled "
+        "demo recording), and print what happened.",
+    )
+    p.add_argument("url", metavar="URL")
+    p.add_argument("--audio", help="caller audio: a WAV file (any rate; converted)")
+    p.add_argument("--format", choices=sorted(_FORMATS), default="mulaw8k")
+    p.add_argument("--dtmf", type=_dtmf_at, nargs="*", default=[], metavar="DIGIT@S")
+    p.add_argument("--duration", type=float, help="call length in seconds (default: the audio)")
+    p.add_argument("--end", choices=["close", "stop"], default="close", help="how Plivo ends it")
+    p.add_argument("--record", metavar="WAV", help="write what the caller heard to this file")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=_run_simulate)
+
+
+def _caller_audio(path: str | None) -> CallerAudio:
+    return CallerAudio.from_wav(path) if path else CallerAudio.demo()
+
+
+def _print_report(report: CallReport, args: argparse.Namespace) -> int:
+    if args.record:
+        report.write_wav(args.record)
+    if args.json:
+        print(json.dumps(report.to_dict(), default=str))
+    else:
+        print(format_report(report))
+    return 1 if report.violations else 0
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    fake = FakePlivo(
+        format=_FORMATS[args.format],
+        audio=_caller_audio(args.audio),
+        dtmf=args.dtmf,
+        duration=args.duration,
+        end=args.end,
+    )
+    report = trio.run(fake.run_url, args.url)
+    return _print_report(report, args)
+
+
+def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = commands.add_parser(
+        "demo",
+        help="run the echo server and one simulated call against it (no phone, no keys)",
+        description="Starts the echo app on a free loopback port, places one simulated Plivo "
+        "call with the bundled caller recording, presses 5 (a checkpoint) and later * (a "
+        "barge-in clear), and prints the call report.",
+    )
+    p.add_argument("--format", choices=sorted(_FORMATS), default="mulaw8k")
+    p.add_argument("--record", metavar="WAV", help="write what the caller heard to this file")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=_run_demo)
+
+
+async def _demo(args: argparse.Namespace) -> CallReport:
+    server = StreamServer(load_app("echo"))
+    audio = CallerAudio.demo()
+    fake = FakePlivo(
+        format=_FORMATS[args.format],
+        audio=audio + CallerAudio.silence(1.0),
+        dtmf=[("5", 1.0), ("*", 2.5)],
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(server.serve, "127.0.0.1", 0)
+        url = f"ws://127.0.0.1:{server.port}{server.path}"
+        print(f"echo server listening on {url}; placing a simulated call", file=sys.stderr)
+        report = await fake.run_url(url)
+        server.shutdown()
+    return report
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    return _print_report(trio.run(_demo, args), args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trio-plivo", description="Trio-native phone-call audio streams."
@@ -78,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     commands = parser.add_subparsers(dest="command", required=True)
     _add_serve(commands)
+    _add_simulate(commands)
+    _add_demo(commands)
     return parser
 
 
@@ -89,6 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # The WebSocket library logs every connection at INFO; our call lines say more.
+    logging.getLogger("websockets").setLevel(logging.WARNING)
     try:
         code: int = args.run(args)
     except ConfigurationError as exc:

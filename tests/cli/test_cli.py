@@ -1,0 +1,91 @@
+"""The trio-plivo command: serve, simulate and demo, end to end on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from trio_plivo.cli import main
+
+
+@pytest.fixture
+def echo_server():
+    """``trio-plivo serve echo --port 0`` in a subprocess; yields (process, url)."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "trio_plivo",
+            "serve",
+            "echo",
+            "--port",
+            "0",
+            "--shutdown-grace",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        line = proc.stdout.readline().strip()
+        assert line.startswith("listening on ws://127.0.0.1:"), line
+        yield proc, line.removeprefix("listening on ")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_serve_then_simulate_then_sigterm(echo_server, capsys) -> None:
+    proc, url = echo_server
+    assert url.endswith("/stream")
+    code = main(["simulate", url, "--duration", "1", "--dtmf", "5@0.5", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert report["violations"] == []
+    assert report["counts"]["media_sent"] == 50
+    assert report["counts"]["play_audio_received"] == 50  # every frame echoed
+    assert [c["name"] for c in report["checkpoints"]] == ["dtmf-5"]
+    assert report["checkpoints"][0]["outcome"] == "played"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    log = proc.stderr.read()
+    assert "started" in log
+    assert "ended" in log
+    assert "SIGTERM: shutting down" in log
+
+
+def test_simulate_human_output_and_recording(echo_server, capsys, tmp_path) -> None:
+    _, url = echo_server
+    heard = tmp_path / "heard.wav"
+    code = main(
+        ["simulate", url, "--duration", "0.5", "--format", "l16-16k", "--record", str(heard)]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "audio/x-l16;rate=16000" in out
+    assert "protocol violations: 0" in out
+    assert heard.stat().st_size > 16000  # 0.5 s of 16 kHz PCM16 echoed back
+
+
+def test_demo_prints_a_report(capsys) -> None:
+    assert main(["demo", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["checkpoints"][0]["name"] == "dtmf-5"
+    assert report["checkpoints"][0]["outcome"] == "played"
+    assert len(report["clears"]) == 1
+    assert report["violations"] == []
+
+
+def test_unknown_app_is_a_clear_error(capsys) -> None:
+    assert main(["serve", "no-such-app"]) == 2
+    assert "unknown app" in capsys.readouterr().err
