@@ -2,6 +2,7 @@
 
 from ._call import Call, CallConfig, open_call
 from ._handler import CallHandler, serve_call
+from ._hooks import CallHooks
 from ._marks import Mark, MarkResult, MarkStatus
 from ._stats import CallStatistics
 
@@ -9,6 +10,7 @@ __all__ = [
     "Call",
     "CallConfig",
     "CallHandler",
+    "CallHooks",
     "CallStatistics",
     "Mark",
     "MarkResult",
