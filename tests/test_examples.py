@@ -1,0 +1,60 @@
+"""The examples run, against the simulator, and do what their docstrings say."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from trio_plivo import MULAW_8K
+from trio_plivo.testing import CallerAudio, FakePlivo, run_handler
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_echo_example(autojump_clock) -> None:
+    echo = load("echo")
+    report = await run_handler(
+        echo.echo, FakePlivo(audio=CallerAudio.demo(), dtmf=[("5", 1.0), ("*", 2.0)])
+    )
+    assert report.counts.play_audio_received == report.counts.media_sent
+    assert [c.outcome for c in report.checkpoints] == ["played"]
+    assert len(report.clears) == 1
+
+
+async def test_dtmf_menu_barge_in_then_goodbye_then_hangup(autojump_clock, caplog) -> None:
+    menu = load("dtmf_menu")
+    caplog.set_level("INFO", logger="menu")
+    report = await run_handler(
+        menu.menu, FakePlivo(audio=CallerAudio.silence(10), dtmf=[("1", 0.5), ("9", 3.0)])
+    )
+    outcomes = {c.name: c.outcome for c in report.checkpoints}
+    # key pressed at 0.5 s while the 2.2 s menu played: its mark never reached Plivo, and the
+    # app learned it was cleared after ~0.5 s
+    assert "menu" not in outcomes
+    assert "menu cleared after 500 of 2200 ms" in caplog.text
+    assert outcomes["answer-1"] == "played"
+    assert outcomes["goodbye"] == "played"  # heard in full before the hang-up
+    assert report.close.by == "app"
+    assert report.clears[0].heard_after < 0.15  # barge-in to silence within the lead
+
+
+async def test_play_wav_example_into_a_mulaw_call(autojump_clock) -> None:
+    play_wav = load("play_wav")
+    wav = play_wav.load(None)
+    assert wav.sample_rate == 24000
+    report = await run_handler(
+        play_wav.make_app(wav), FakePlivo(format=MULAW_8K, duration=wav.duration + 2)
+    )
+    assert report.violations == ()
+    assert [c.outcome for c in report.checkpoints] == ["played"] * len(play_wav.sentences(wav))
+    assert abs(report.counts.audio_received_seconds - wav.duration) < 0.03
