@@ -6,11 +6,10 @@ import json
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_protocol_plivo import MEDIA, START
 
 from trio_plivo import RemoteProtocolError
 from trio_plivo.protocol import PlivoCodec
-
-from test_protocol_plivo import MEDIA, START
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
