@@ -1,0 +1,629 @@
+"""Load generator: simulated Plivo callers against a WebSocket server on 127.0.0.1.
+
+Three modes (importable functions, and a CLI)::
+
+    python -m bench.loadgen realtime --url ws://127.0.0.1:8765/ --calls 300 --duration 5
+    python -m bench.loadgen flood --url ws://127.0.0.1:8765/ --connections 8 --duration 4
+    python -m bench.loadgen sweep --server "python -m bench.ws_baselines sansio --port {port}"
+    python -m bench.loadgen baselines          # sweep both bench.ws_baselines servers
+
+*Real time*: every call opens a WebSocket (our driver, client role), sends a Plivo ``start``
+then one µ-law 8 kHz 20 ms ``media`` frame every 20 ms (protocols.md §1.2). The server must
+answer each ``media`` with the same message or with a ``playAudio`` carrying the same
+payload; the first 6 payload bytes are a per-call frame counter and call tag, so every reply
+is matched to its frame. Reported: echo round trip p50/p99/max, lost frames, and the
+generator's own schedule lateness p99 -- when that is high the generator, not the server,
+was the bottleneck and the step does not count.
+
+*Flood*: K connections keep a window of frames in flight; reports echoes per second.
+
+*Sweep*: starts a server command as a subprocess (pinned to core 0 with ``taskset`` when
+available, the generator's workers on core 1), steps the call count up and reports the most
+concurrent real-time calls with p99 <= 200 ms and no lost frames, p99 at 300 calls, flood
+echoes/s and server CPU microseconds per echoed frame (from /proc/<pid>/stat).
+
+Calls are split over ``workers`` processes (each its own ``trio.run``) and results merged.
+Only ever point this at 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import multiprocessing
+import os
+import re
+import selectors
+import shlex
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import orjson
+import trio
+
+from trio_plivo import ConnectionClosed
+from trio_plivo.ws import WebSocket, connect_websocket
+
+FRAME_SECONDS = 0.02
+FRAME_BYTES = 160  # 20 ms of µ-law at 8 kHz
+HEADER = struct.Struct("!IH")  # frame counter, call tag: 6 bytes = exactly 8 base64 chars
+# µ-law silence after the header; base64 of an aligned prefix + tail = base64 of the whole.
+PAYLOAD_TAIL = base64.b64encode(b"\xff" * (FRAME_BYTES - HEADER.size)).decode()
+PAYLOAD_KEY = '"payload":"'
+P99_LIMIT = 0.200
+LATENESS_LIMIT = 0.050  # generator schedule lateness p99 above this: result not trusted
+
+
+def frame_payload(counter: int, tag: int) -> str:
+    return base64.b64encode(HEADER.pack(counter, tag & 0xFFFF)).decode() + PAYLOAD_TAIL
+
+
+def read_payload_header(message: str | bytes) -> tuple[int, int] | None:
+    """(counter, tag) from a ``media`` echo or a ``playAudio`` reply; ``None`` for others."""
+    text = message if isinstance(message, str) else message.decode()
+    at = text.find(PAYLOAD_KEY)
+    if at < 0:
+        return None
+    at += len(PAYLOAD_KEY)
+    counter, tag = HEADER.unpack(base64.b64decode(text[at : at + 8]))
+    return counter, tag
+
+
+def start_message(call_id: str, stream_id: str) -> str:
+    start = {
+        "callId": call_id,
+        "streamId": stream_id,
+        "accountId": "MAXXXXXXXXXXXXXXXXXX",
+        "tracks": ["inbound"],
+        "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000},
+    }
+    message = {"event": "start", "sequenceNumber": 1, "start": start, "extra_headers": ""}
+    return orjson.dumps(message).decode()
+
+
+def media_message(stream_id: str, counter: int, tag: int, timestamp_ms: int) -> str:
+    media = {
+        "track": "inbound",
+        "timestamp": str(timestamp_ms),
+        "chunk": counter + 1,
+        "payload": frame_payload(counter, tag),
+    }
+    message = {
+        "event": "media",
+        "sequenceNumber": counter + 2,
+        "streamId": stream_id,
+        "media": media,
+        "extra_headers": "",
+    }
+    return orjson.dumps(message).decode()
+
+
+# ------------------------------------------------------------------ results
+
+
+@dataclass
+class RealtimeResult:
+    """Merged outcome of a real-time run."""
+
+    calls: int
+    duration: float
+    rtts: np.ndarray = field(repr=False)  # seconds, frames sent at full load only
+    lateness: np.ndarray = field(repr=False)  # seconds, generator schedule lateness
+    sent: int = 0
+    received: int = 0
+    connect_errors: int = 0
+    mismatched: int = 0  # replies whose tag names another call: never acceptable
+
+    @property
+    def lost(self) -> int:
+        return self.sent - self.received
+
+    def rtt(self, q: float) -> float:
+        return float(np.percentile(self.rtts, q)) if self.rtts.size else float("nan")
+
+    @property
+    def lateness_p99(self) -> float:
+        return float(np.percentile(self.lateness, 99)) if self.lateness.size else float("nan")
+
+    @property
+    def generator_ok(self) -> bool:
+        return self.lateness_p99 <= LATENESS_LIMIT
+
+    @property
+    def passed(self) -> bool:
+        return (
+            self.generator_ok
+            and self.lost == 0
+            and self.connect_errors == 0
+            and self.mismatched == 0
+            and self.rtt(99) <= P99_LIMIT
+        )
+
+    def summary(self) -> str:
+        return (
+            f"{self.calls:5d} calls: rtt p50 {self.rtt(50) * 1e3:7.1f} ms  "
+            f"p99 {self.rtt(99) * 1e3:7.1f} ms  max {self.rtt(100) * 1e3:7.1f} ms  "
+            f"lost {self.lost}/{self.sent}  connect errors {self.connect_errors}  "
+            f"gen lateness p99 {self.lateness_p99 * 1e3:5.1f} ms"
+            + ("" if self.generator_ok else "  [GENERATOR OVERLOADED]")
+        )
+
+
+@dataclass
+class _WorkerReport:
+    rtts: list[float] = field(default_factory=list)
+    lateness: list[float] = field(default_factory=list)
+    sent: int = 0
+    received: int = 0
+    connect_errors: int = 0
+    mismatched: int = 0
+    echoes: int = 0  # flood
+    window_echoes: int = 0  # flood, after warm-up
+
+
+@dataclass(frozen=True)
+class _RealtimeJob:
+    url: str
+    calls: int
+    first_tag: int
+    duration: float
+    ramp: float
+    grace: float
+    cpus: frozenset[int] | None
+
+
+@dataclass(frozen=True)
+class _FloodJob:
+    url: str
+    connections: int
+    window: int
+    duration: float
+    warmup: float
+    cpus: frozenset[int] | None
+
+
+# ---------------------------------------------------------------- real time
+
+
+async def _one_call(
+    job: _RealtimeJob,
+    tag: int,
+    connect_at: float,
+    full_load_at: float,
+    end_at: float,
+    report: _WorkerReport,
+) -> None:
+    await trio.sleep_until(connect_at)
+    try:
+        ws = await connect_websocket(job.url, connect_timeout=10)
+    except Exception:  # counted and reported, never hidden
+        report.connect_errors += 1
+        return
+    stream_id = str(uuid.uuid4())
+    frames = max(0, int((end_at - trio.current_time()) / FRAME_SECONDS))
+    send_times = [0.0] * frames
+    counted = [False] * frames
+    state = {"sent": 0, "received": 0}
+    sender_done = trio.Event()
+
+    async def sender() -> None:
+        await ws.send_message(start_message(str(uuid.uuid4()), stream_id))
+        t0 = trio.current_time()
+        for i in range(frames):
+            due = t0 + i * FRAME_SECONDS
+            await trio.sleep_until(due)
+            now = trio.current_time()
+            if due >= full_load_at:
+                report.lateness.append(now - due)
+                counted[i] = True
+            send_times[i] = now
+            state["sent"] += 1
+            await ws.send_message(media_message(stream_id, i, tag, int(now * 1000)))
+        sender_done.set()
+
+    async def receiver() -> None:
+        while state["received"] < frames:
+            message = await ws.receive_message()
+            header = read_payload_header(message)
+            if header is None:
+                continue
+            counter, got_tag = header
+            if got_tag != tag & 0xFFFF or counter >= frames:
+                report.mismatched += 1
+                continue
+            if counted[counter]:
+                report.rtts.append(trio.current_time() - send_times[counter])
+            state["received"] += 1
+
+    try:
+        with trio.move_on_at(end_at + job.grace):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(sender)
+                nursery.start_soon(receiver)
+    except* ConnectionClosed:
+        pass  # the server hung up: whatever was not echoed counts as lost
+    finally:
+        report.sent += state["sent"]
+        report.received += state["received"]
+        with trio.move_on_after(2) as scope:
+            scope.shield = True
+            await ws.aclose()
+
+
+async def _realtime_worker(job: _RealtimeJob) -> _WorkerReport:
+    report = _WorkerReport()
+    base = trio.current_time() + 0.2
+    full_load_at = base + job.ramp + FRAME_SECONDS
+    end_at = base + job.ramp + job.duration
+    async with trio.open_nursery() as nursery:
+        for i in range(job.calls):
+            connect_at = base + job.ramp * i / max(1, job.calls)
+            nursery.start_soon(
+                _one_call, job, job.first_tag + i, connect_at, full_load_at, end_at, report
+            )
+    return report
+
+
+def _run_realtime_job(job: _RealtimeJob) -> _WorkerReport:
+    if job.cpus:
+        os.sched_setaffinity(0, job.cpus)
+    return trio.run(_realtime_worker, job)
+
+
+def _split(total: int, parts: int) -> Iterator[tuple[int, int]]:
+    """(offset, count) for ``parts`` near-equal shares of ``total``."""
+    offset = 0
+    for p in range(parts):
+        count = total // parts + (1 if p < total % parts else 0)
+        yield offset, count
+        offset += count
+
+
+def _pool_map(function: object, jobs: Sequence[object]) -> list[_WorkerReport]:
+    if len(jobs) == 1:
+        return [function(jobs[0])]  # type: ignore[operator]
+    method = "fork" if sys.platform == "linux" else "spawn"
+    with multiprocessing.get_context(method).Pool(len(jobs)) as pool:
+        return pool.map(function, jobs)  # type: ignore[arg-type]
+
+
+def run_realtime(
+    url: str,
+    calls: int,
+    *,
+    duration: float = 5.0,
+    ramp: float = 1.0,
+    grace: float = 2.0,
+    workers: int = 1,
+    cpus: set[int] | None = None,
+) -> RealtimeResult:
+    """``calls`` simulated real-time callers for ``ramp`` (connecting) + ``duration`` s."""
+    jobs = [
+        _RealtimeJob(url, count, offset, duration, ramp, grace, frozenset(cpus) if cpus else None)
+        for offset, count in _split(calls, workers)
+        if count
+    ]
+    reports = _pool_map(_run_realtime_job, jobs)
+    return RealtimeResult(
+        calls=calls,
+        duration=duration,
+        rtts=np.array([x for r in reports for x in r.rtts]),
+        lateness=np.array([x for r in reports for x in r.lateness]),
+        sent=sum(r.sent for r in reports),
+        received=sum(r.received for r in reports),
+        connect_errors=sum(r.connect_errors for r in reports),
+        mismatched=sum(r.mismatched for r in reports),
+    )
+
+
+# -------------------------------------------------------------------- flood
+
+
+@dataclass
+class FloodResult:
+    connections: int
+    seconds: float
+    echoes: int  # all echoes, warm-up included (for CPU per echo)
+    window_echoes: int  # echoes after the warm-up
+
+    @property
+    def per_second(self) -> float:
+        return self.window_echoes / self.seconds
+
+
+async def _flood_connection(job: _FloodJob, tag: int, report: _WorkerReport) -> None:
+    ws: WebSocket = await connect_websocket(job.url)
+    message = media_message(str(uuid.uuid4()), 0, tag, 0)
+    half = max(1, job.window // 2)
+    start = trio.current_time()
+    measure_from = start + job.warmup
+    try:
+        with trio.move_on_at(start + job.warmup + job.duration):
+            await ws.send_messages([message] * job.window)
+            pending = 0
+            while True:
+                await ws.receive_message()
+                report.echoes += 1
+                if trio.current_time() >= measure_from:
+                    report.window_echoes += 1
+                pending += 1
+                if pending == half:
+                    # Top the window up in one write, not one write per echo.
+                    await ws.send_messages([message] * half)
+                    pending = 0
+    finally:
+        with trio.move_on_after(2) as scope:
+            scope.shield = True
+            await ws.aclose()
+
+
+async def _flood_worker(job: _FloodJob) -> _WorkerReport:
+    report = _WorkerReport()
+    async with trio.open_nursery() as nursery:
+        for i in range(job.connections):
+            nursery.start_soon(_flood_connection, job, i, report)
+    return report
+
+
+def _run_flood_job(job: _FloodJob) -> _WorkerReport:
+    if job.cpus:
+        os.sched_setaffinity(0, job.cpus)
+    return trio.run(_flood_worker, job)
+
+
+def run_flood(
+    url: str,
+    *,
+    connections: int = 8,
+    window: int = 32,
+    duration: float = 4.0,
+    warmup: float = 0.5,
+    workers: int = 1,
+    cpus: set[int] | None = None,
+) -> FloodResult:
+    """Maximum echo rate: ``connections`` each keeping ``window`` frames in flight."""
+    frozen = frozenset(cpus) if cpus else None
+    jobs = [
+        _FloodJob(url, count, window, duration, warmup, frozen)
+        for _, count in _split(connections, workers)
+        if count
+    ]
+    reports = _pool_map(_run_flood_job, jobs)
+    return FloodResult(
+        connections,
+        duration,
+        sum(r.echoes for r in reports),
+        sum(r.window_echoes for r in reports),
+    )
+
+
+# -------------------------------------------------------------------- sweep
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc (Linux only)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running_server(command: str, *, pin_cpu: int | None = 0) -> Iterator[tuple[str, int]]:
+    """Start ``command`` (``{port}`` replaced by a free port), yield (url, pid) once it prints
+    ``listening on ws://...`` or accepts TCP, stop it on exit."""
+    port = _free_port()
+    argv = [part.replace("{port}", str(port)) for part in shlex.split(command)]
+    if argv and argv[0] == "python":
+        argv[0] = sys.executable
+    if pin_cpu is not None and shutil.which("taskset"):
+        argv = ["taskset", "-c", str(pin_cpu), *argv]  # taskset execs: same pid
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    url = f"ws://127.0.0.1:{port}/"
+    try:
+        selector = selectors.DefaultSelector()
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + 20
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited with {proc.returncode}: {argv}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server did not get ready: {argv}")
+            if selector.select(timeout=0.1):
+                line = proc.stdout.readline()
+                found = re.search(r"ws://\S+", line)
+                if found and "listening" in line:
+                    url = found.group(0)
+                    break
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.1):
+                break
+        selector.close()
+        # Keep the pipe drained so a chatty server never blocks on a full pipe.
+        threading.Thread(target=proc.stdout.read, daemon=True).start()
+        yield url, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@dataclass
+class SweepReport:
+    label: str
+    steps: list[tuple[RealtimeResult, float]]  # result, server CPU µs per echoed frame
+    flood: FloodResult | None
+    flood_cpu_us: float
+
+    @property
+    def max_calls(self) -> int:
+        passing = [r.calls for r, _ in self.steps if r.passed]
+        return max(passing, default=0)
+
+    def p99_at(self, calls: int) -> float | None:
+        for result, _ in self.steps:
+            if result.calls == calls:
+                return result.rtt(99)
+        return None
+
+    def summary(self) -> str:
+        p99 = self.p99_at(300)
+        lines = [f"== {self.label}"]
+        lines += [f"  {r.summary()}  server {cpu:5.1f} µs/frame" for r, cpu in self.steps]
+        lines.append(
+            f"  max real-time calls (p99 <= 200 ms, no loss): {self.max_calls}; "
+            f"p99 at 300 calls: {'n/a' if p99 is None else f'{p99 * 1e3:.1f} ms'}"
+        )
+        if self.flood is not None:
+            lines.append(
+                f"  flood: {self.flood.per_second:,.0f} echoes/s over "
+                f"{self.flood.connections} connections; server {self.flood_cpu_us:.1f} µs/echo"
+            )
+        return "\n".join(lines)
+
+
+def sweep(
+    server_command: str,
+    *,
+    label: str = "",
+    step: int = 100,
+    cap: int = 1000,
+    duration: float = 5.0,
+    ramp: float = 1.0,
+    workers: int = 1,
+    flood_seconds: float = 4.0,
+    pin: bool = True,
+    log: bool = True,
+) -> SweepReport:
+    """Step the number of real-time calls against ``server_command`` until one fails (or
+    ``cap``), always including 300; then one flood run. See the module docstring."""
+    can_pin = pin and shutil.which("taskset") is not None and len(os.sched_getaffinity(0)) > 1
+    generator_cpus = {1} if can_pin else None
+    steps: list[tuple[RealtimeResult, float]] = []
+    with running_server(server_command, pin_cpu=0 if can_pin else None) as (url, pid):
+        calls = step
+        while calls <= cap:
+            cpu0 = _cpu_seconds(pid)
+            result = run_realtime(
+                url, calls, duration=duration, ramp=ramp, workers=workers, cpus=generator_cpus
+            )
+            cpu_us = (_cpu_seconds(pid) - cpu0) * 1e6 / max(1, result.received)
+            steps.append((result, cpu_us))
+            if log:
+                print(f"  {result.summary()}  server {cpu_us:5.1f} µs/frame", flush=True)
+            if not result.passed and calls >= 300:
+                break
+            calls += step
+        flood = None
+        flood_cpu = float("nan")
+        if flood_seconds > 0:
+            cpu0 = _cpu_seconds(pid)
+            flood = run_flood(url, duration=flood_seconds, workers=workers, cpus=generator_cpus)
+            flood_cpu = (_cpu_seconds(pid) - cpu0) * 1e6 / max(1, flood.echoes)
+            if log:
+                print(f"  flood {flood.per_second:,.0f} echoes/s", flush=True)
+    return SweepReport(label or server_command, steps, flood, flood_cpu)
+
+
+BASELINES = {
+    "trio-websocket": "python -m bench.ws_baselines trio-websocket --port {port}",
+    "sansio": "python -m bench.ws_baselines sansio --port {port}",
+}
+
+
+# ---------------------------------------------------------------------- CLI
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.loadgen",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="mode", required=True)
+    rt = sub.add_parser("realtime", help="N real-time callers")
+    rt.add_argument("--url", required=True)
+    rt.add_argument("--calls", type=int, default=100)
+    rt.add_argument("--duration", type=float, default=5.0)
+    rt.add_argument("--ramp", type=float, default=1.0)
+    rt.add_argument("--workers", type=int, default=1)
+    fl = sub.add_parser("flood", help="maximum echoes per second")
+    fl.add_argument("--url", required=True)
+    fl.add_argument("--connections", type=int, default=8)
+    fl.add_argument("--window", type=int, default=32)
+    fl.add_argument("--duration", type=float, default=4.0)
+    fl.add_argument("--workers", type=int, default=1)
+    sw = sub.add_parser("sweep", help="step call counts against a server command")
+    sw.add_argument("--server", required=True, help="command line; {port} is replaced")
+    sw.add_argument("--label", default="")
+    bl = sub.add_parser("baselines", help="sweep every bench.ws_baselines server")
+    bl.add_argument("names", nargs="*", choices=list(BASELINES), default=[])
+    for p in (sw, bl):
+        p.add_argument("--step", type=int, default=100)
+        p.add_argument("--cap", type=int, default=1000)
+        p.add_argument("--duration", type=float, default=5.0)
+        p.add_argument("--workers", type=int, default=1)
+        p.add_argument("--flood-seconds", type=float, default=4.0)
+        p.add_argument("--no-pin", action="store_true")
+    args = parser.parse_args(argv)
+
+    if args.mode == "realtime":
+        result = run_realtime(
+            args.url, args.calls, duration=args.duration, ramp=args.ramp, workers=args.workers
+        )
+        print(result.summary())
+    elif args.mode == "flood":
+        flood = run_flood(
+            args.url,
+            connections=args.connections,
+            window=args.window,
+            duration=args.duration,
+            workers=args.workers,
+        )
+        print(f"{flood.per_second:,.0f} echoes/s over {flood.connections} connections")
+    else:
+        commands = (
+            {args.label or args.server: args.server}
+            if args.mode == "sweep"
+            else {name: BASELINES[name] for name in (args.names or BASELINES)}
+        )
+        reports = []
+        for label, command in commands.items():
+            print(f"== {label}: {command}", flush=True)
+            reports.append(
+                sweep(
+                    command,
+                    label=label,
+                    step=args.step,
+                    cap=args.cap,
+                    duration=args.duration,
+                    workers=args.workers,
+                    flood_seconds=args.flood_seconds,
+                    pin=not args.no_pin,
+                )
+            )
+        print()
+        for report in reports:
+            print(report.summary())
+
+
+if __name__ == "__main__":
+    main()
