@@ -50,6 +50,25 @@ def _per_frame_us(fn: Callable[[], None], frames: int, repeat: int = 7) -> tuple
     return min(per), statistics.median(per)
 
 
+def _candidates(
+    frames: list[str], codec: PlivoCodec
+) -> tuple[Callable[[], None], Callable[[], None], Callable[[], None]]:
+    def floor() -> None:
+        for f in frames:
+            base64.b64decode(json.loads(f)["media"]["payload"])
+
+    def fast() -> None:
+        receive = codec.receive
+        for f in frames:
+            receive(f)
+
+    def via_cattrs() -> None:
+        for f in frames:
+            structure_inbound(json.loads(f), Media)
+
+    return floor, fast, via_cattrs
+
+
 def main() -> dict[str, dict[str, float]]:
     results: dict[str, dict[str, float]] = {}
     print("Inbound media parse cost per frame (µs; min / median of 7 runs)")
@@ -73,19 +92,7 @@ def main() -> dict[str, dict[str, float]]:
             )
         )
 
-        def floor() -> None:
-            for f in frames:
-                base64.b64decode(json.loads(f)["media"]["payload"])
-
-        def fast() -> None:
-            receive = codec.receive
-            for f in frames:
-                receive(f)
-
-        def via_cattrs() -> None:
-            for f in frames:
-                structure_inbound(json.loads(f), Media)
-
+        floor, fast, via_cattrs = _candidates(frames, codec)
         floor_min, floor_med = _per_frame_us(floor, len(frames))
         fast_min, fast_med = _per_frame_us(fast, len(frames))
         cattrs_min, cattrs_med = _per_frame_us(via_cattrs, len(frames))
