@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import errno
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -24,6 +24,7 @@ import trio
 
 from .call import CallConfig, CallHandler, serve_call
 from .protocol import PlivoCodec, ProviderCodec
+from .signature import validate_websocket_upgrade
 from .transport import MessageTransport
 from .ws import HandshakeRequest, HTTPResponse, accept_websocket
 
@@ -41,6 +42,9 @@ _ACCEPT_RETRY_S = 0.1
 
 #: Extra plain-HTTP routes: given the request, return a response, or ``None`` to pass.
 HTTPRoute = Callable[[HandshakeRequest], HTTPResponse | None]
+
+#: Serves one accepted connection (default: :meth:`StreamServer.handle_stream`).
+ConnectionHandler = Callable[[trio.abc.Stream], Awaitable[None]]
 
 
 @attrs.define(eq=False)
@@ -93,6 +97,11 @@ class StreamServer:
         return self._total
 
     @property
+    def draining(self) -> bool:
+        """True once :meth:`shutdown` was called (health checks report it)."""
+        return self._draining
+
+    @property
     def port(self) -> int:
         """The bound TCP port (useful with port 0)."""
         if not self.listeners:
@@ -106,20 +115,31 @@ class StreamServer:
         host: str | None = "127.0.0.1",
         port: int = 8000,
         *,
+        handle_connection: ConnectionHandler | None = None,
         task_status: trio.TaskStatus[StreamServer] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         """Listen on ``host:port`` and serve until :meth:`shutdown` (or cancellation)."""
         listeners = await trio.open_tcp_listeners(port, host=host)
-        await self.serve_listeners(listeners, task_status=task_status)
+        await self.serve_listeners(
+            listeners, handle_connection=handle_connection, task_status=task_status
+        )
 
     async def serve_listeners(
         self,
         listeners: Sequence[trio.SocketListener],
         *,
+        handle_connection: ConnectionHandler | None = None,
         task_status: trio.TaskStatus[StreamServer] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         """Serve on already-open listeners until :meth:`shutdown`; ``task_status`` gets the
-        server itself once it is accepting."""
+        server itself once it is accepting.
+
+        ``handle_connection`` runs each accepted connection instead of :meth:`handle_stream`
+        (which it may delegate to): the one-port front of :mod:`trio_plivo.web` answers
+        plain HTTP there and passes WebSocket upgrades on. Connections it serves still drain
+        and cancel with the calls on shutdown.
+        """
+        handle = self.handle_stream if handle_connection is None else handle_connection
         self.listeners = list(listeners)
         try:
             async with trio.open_nursery() as calls:
@@ -129,7 +149,7 @@ class StreamServer:
                     if self._draining:
                         accepting.cancel_scope.cancel()
                     for listener in self.listeners:
-                        accepting.start_soon(self._accept_loop, listener, calls)
+                        accepting.start_soon(self._accept_loop, listener, calls, handle)
                     task_status.started(self)
                 # Shutting down: no new connections; active calls get the grace period.
                 for listener in self.listeners:
@@ -151,7 +171,9 @@ class StreamServer:
         if self._accept_scope is not None:
             self._accept_scope.cancel()
 
-    async def _accept_loop(self, listener: trio.SocketListener, calls: trio.Nursery) -> None:
+    async def _accept_loop(
+        self, listener: trio.SocketListener, calls: trio.Nursery, handle: ConnectionHandler
+    ) -> None:
         while True:
             try:
                 stream = await listener.accept()
@@ -161,7 +183,7 @@ class StreamServer:
                     await trio.sleep(_ACCEPT_RETRY_S)
                     continue
                 raise
-            calls.start_soon(self.handle_stream, stream)
+            calls.start_soon(handle, stream)
 
     # --- one connection -------------------------------------------------------------------
 
@@ -212,12 +234,42 @@ class StreamServer:
             return HTTPResponse(503, b"shutting down\n")
         if self.max_calls is not None and self._active >= self.max_calls:
             return HTTPResponse(503, b"too many calls\n")
-        if self.signature_validator is not None and not self.signature_validator.validate_websocket(
-            request.headers, request_target=request.target
-        ):
+        if self.signature_validator is not None and not self._signature_ok(request):
             logger.warning("refused an upgrade with a missing or invalid Plivo signature")
             return HTTPResponse(403, b"invalid signature\n")
         return None
+
+    def _signature_ok(self, request: HandshakeRequest) -> bool:
+        validator = self.signature_validator
+        assert validator is not None
+        if validator.public_url is not None:
+            return validator.validate_websocket(request.headers, request_target=request.target)
+        # No public URL configured: check against the URL this request addressed (the host
+        # it named, as a proxy forwards it). Trusting the header costs nothing here: a forger
+        # still needs a signature made with our token for that exact URL. Pin public_url in
+        # production so a signed upgrade for another host of the account cannot be replayed.
+        host = _forwarded_first(request.headers.get("X-Forwarded-Host")) or request.headers.get(
+            "Host"
+        )
+        if not host:
+            return False
+        try:
+            return validate_websocket_upgrade(
+                request.headers,
+                public_url=f"ws://{host}{request.path}",
+                auth_token=validator.auth_token,
+                main_auth_token=validator.main_auth_token,
+                request_target=request.target,
+            )
+        except ValueError:  # a Host that makes no URL (ConfigurationError is a ValueError)
+            return False
+
+
+def _forwarded_first(value: str | None) -> str | None:
+    """The first (client-side) entry of a comma-separated ``X-Forwarded-*`` header."""
+    if value is None:
+        return None
+    return value.split(",", 1)[0].strip() or None
 
 
 async def serve(

@@ -1,0 +1,216 @@
+"""The one-port front: Plivo's answer URL, status callbacks and the media stream on one port.
+
+Theory of operation. Each accepted connection's request head is read with h11 (bounded in
+size and time). Requests for the front's own paths (``/answer``, ``/status``, ``/healthz``)
+are answered as plain HTTP with ``Connection: close``. Every other GET -- the WebSocket
+upgrade above all -- is handed, unchanged, to :meth:`StreamServer.handle_stream
+<trio_plivo.server.StreamServer.handle_stream>` over a :class:`ReplayStream` that first gives
+back the bytes already read. From there the stream server does exactly what it does alone:
+404 for other paths, 503 over the call limit or while draining, 403 for a bad signature, all
+before upgrading; then the call runs on the same WebSocket fast path as without the front.
+The front adds one h11 parse per connection and nothing per media frame
+(``bench/bench_oneport.py`` measures both).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from functools import partial
+
+import attrs
+import h11
+import trio
+
+from .._exceptions import ConfigurationError
+from .._format import MULAW_8K, AudioFormat
+from ..server import StreamServer
+from ..ws import HTTPResponse
+from ..xml._options import normalise_content_type
+from ._http import BodyTooLarge, RequestReader, WebRequest, send_response, to_web_request
+from ._plivo_app import FrontStatistics, PlivoRoutes
+from ._replay import ReplayStream
+from ._status import StatusSubscription
+from ._urls import origin_from_public_url
+
+__all__ = ["PlivoFront"]
+
+logger = logging.getLogger("trio_plivo.web")
+
+
+def _check_path(path: str) -> str:
+    if not isinstance(path, str) or not path.startswith("/") or "?" in path:
+        raise ConfigurationError(
+            f"a route path must start with '/' and have no query, got {path!r}"
+        )
+    return path
+
+
+@attrs.define(eq=False)
+class PlivoFront:
+    """A whole Plivo voice app on one port: ``server``'s stream path plus the answer URL,
+    the stream status callback and a health check.
+
+    ::
+
+        server = StreamServer(app, signature_validator=SignatureValidator(token))
+        front = PlivoFront(server, content_type=L16_16K)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(front.serve, "0.0.0.0", 8000)
+            with front.status_events() as events:
+                async for event in events:
+                    ...
+
+    Signatures use ``server.signature_validator`` for every endpoint: set it and
+    ``/answer``, ``/status`` and the upgrade all require Plivo's signature.
+    ``public_url`` is the stream URL to put in the XML when a proxy rewrites hosts or
+    paths; without it the URLs are built from each request (``X-Forwarded-Proto``,
+    ``X-Forwarded-Host`` else ``Host``). See :mod:`trio_plivo.web._urls`.
+    """
+
+    server: StreamServer
+    #: The Stream XML ``contentType``: an :class:`~trio_plivo.AudioFormat` or Plivo's spelling.
+    content_type: AudioFormat | str = attrs.field(default=MULAW_8K)
+    #: The public stream URL (``wss://...``) when requests cannot tell it; see above.
+    public_url: str | None = None
+    answer_path: str = attrs.field(default="/answer", converter=_check_path)
+    status_path: str = attrs.field(default="/status", converter=_check_path)
+    health_path: str = attrs.field(default="/healthz", converter=_check_path)
+    #: Larger request bodies get 413 (Plivo's webhook forms are a few hundred bytes).
+    max_body_size: int = 64 * 1024
+    #: Larger request heads get 431.
+    max_head_size: int = 16 * 1024
+    _routes: PlivoRoutes = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        paths = (self.answer_path, self.status_path, self.health_path)
+        if len(set(paths)) != 3 or self.server.path in paths:
+            raise ConfigurationError(
+                f"route paths must be distinct from each other and from the stream path, got {paths} and {self.server.path!r}"
+            )
+        origin = None
+        if self.public_url is not None:
+            origin = origin_from_public_url(self.public_url, self.server.path)
+            validator = self.server.signature_validator
+            if validator is not None and validator.public_url not in (None, self.public_url):
+                # Plivo signs the URL in the XML; checking against another would refuse every call.
+                raise ConfigurationError(
+                    "public_url differs from the signature validator's public_url"
+                )
+        self._routes = PlivoRoutes(
+            self.server,
+            normalise_content_type(self.content_type),
+            self.public_url,
+            origin,
+            self.answer_path,
+            self.status_path,
+            self.health_path,
+        )
+
+    # --- running ---------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port (useful with port 0)."""
+        return self.server.port
+
+    async def serve(
+        self,
+        host: str | None = "127.0.0.1",
+        port: int = 8000,
+        *,
+        task_status: trio.TaskStatus[PlivoFront] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Listen on ``host:port`` and serve until :meth:`shutdown`; with ``nursery.start``
+        it returns the front once accepting."""
+        listeners = await trio.open_tcp_listeners(port, host=host)
+        await self.serve_listeners(listeners, task_status=task_status)
+
+    async def serve_listeners(
+        self,
+        listeners: Sequence[trio.SocketListener],
+        *,
+        task_status: trio.TaskStatus[PlivoFront] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Serve on already-open listeners (the stream server's accept loop, shutdown and
+        drain, with :meth:`handle_connection` for each connection)."""
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(
+                    partial(
+                        self.server.serve_listeners,
+                        listeners,
+                        handle_connection=self.handle_connection,
+                    )
+                )
+                task_status.started(self)
+        finally:
+            self._routes.hub.close()
+
+    def shutdown(self) -> None:
+        """Stop accepting and drain (see :meth:`StreamServer.shutdown`)."""
+        self.server.shutdown()
+
+    def status_events(self, buffer: int = 64) -> StatusSubscription:
+        """Subscribe to stream status callbacks (a context manager and async iterator).
+
+        Each subscriber has its own buffer of ``buffer`` events; when it is full the
+        *oldest* unread event is dropped for the new one and counted in
+        :attr:`StatusSubscription.dropped`. Iteration ends when the front stops serving.
+        """
+        return self._routes.hub.subscribe(buffer)
+
+    def statistics(self) -> FrontStatistics:
+        """Counters: answers, status callbacks (and drops), refused signatures, hand-offs."""
+        return self._routes.statistics()
+
+    # --- one connection --------------------------------------------------------------------
+
+    async def handle_connection(self, stream: trio.abc.Stream) -> None:
+        """Serve one accepted connection: a plain HTTP answer, or the stream server's path.
+        Never raises except for cancellation."""
+        try:
+            replay = await self._answer_or_pass(stream)
+            if replay is not None:
+                self._routes.handed_to_stream_server += 1
+                # Outside the head deadline: the call itself is not time-limited.
+                await self.server.handle_stream(ReplayStream(stream, replay))
+        except Exception:
+            logger.exception("connection failed")
+        finally:
+            await trio.aclose_forcefully(stream)
+
+    async def _answer_or_pass(self, stream: trio.abc.Stream) -> bytes | None:
+        """Answer a request for our routes; for anything the stream server handles return
+        the bytes read so far (to replay) instead. ``None`` when done here."""
+        reader = RequestReader(stream, max_head_size=self.max_head_size)
+        request: WebRequest | None = None
+        with trio.move_on_after(self.server.handshake_timeout):
+            try:
+                head = await reader.read_head()
+                if head is None:
+                    return None  # the client left without asking anything
+                request = to_web_request(head)
+                if not self._routes.owns(request.path):
+                    if request.method == "GET":
+                        return bytes(reader.raw)
+                    response = HTTPResponse(404, b"not found\n")
+                else:
+                    if self._routes.wants_body(request):
+                        body = await reader.read_body(self.max_body_size)
+                        request = attrs.evolve(request, body=body)
+                    response = self._respond(request)
+            except h11.RemoteProtocolError as exc:
+                response = HTTPResponse(exc.error_status_hint, b"bad request\n")
+            except BodyTooLarge:
+                response = HTTPResponse(413, b"request body too large\n")
+            head_only = request is not None and request.method == "HEAD"
+            await send_response(stream, reader.conn, response, head_only=head_only)
+        return None
+
+    def _respond(self, request: WebRequest) -> HTTPResponse:
+        try:
+            return self._routes.handle(request)
+        except Exception:
+            logger.exception("%s %s failed", request.method, request.path)
+            return HTTPResponse(500, b"internal server error\n")
