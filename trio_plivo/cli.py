@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
+from functools import partial
 
 import trio
 
@@ -16,6 +18,7 @@ from ._format import L16_8K, L16_16K, MULAW_8K
 from .apps import BUILTIN_APPS, load_app
 from .call import CallConfig
 from .server import StreamServer
+from .signature import SignatureValidator, signature_headers
 from .testing import CallerAudio, CallReport, FakePlivo, format_report
 
 __all__ = ["main"]
@@ -40,20 +43,76 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=10.0,
         help="on SIGINT/SIGTERM, seconds active calls get to finish (default 10)",
     )
+    _add_plivo_http_options(p)
     p.set_defaults(run=_run_serve)
 
 
-async def _serve(args: argparse.Namespace) -> None:
-    server = StreamServer(
+def _add_plivo_http_options(p: argparse.ArgumentParser) -> None:
+    # One process, one port: the answer URL and status callbacks next to the stream.
+    p.add_argument(
+        "--answer",
+        action="store_true",
+        help="also serve GET/POST /answer (Stream XML), /status (stream callbacks) and /healthz",
+    )
+    p.add_argument(
+        "--public-url",
+        help="the public stream URL (wss://...) for the XML and signature checks, when a "
+        "proxy rewrites hosts or paths (default: built from each request's X-Forwarded-Proto "
+        "and X-Forwarded-Host or Host)",
+    )
+    p.add_argument(
+        "--content-type",
+        default=MULAW_8K.to_content_type(),
+        help="Stream contentType in the answer XML (default audio/x-mulaw;rate=8000; also "
+        "audio/x-l16;rate=8000, audio/x-l16;rate=16000)",
+    )
+    p.add_argument(
+        "--auth-token",
+        help="verify Plivo signatures with this auth token (default: $PLIVO_AUTH_TOKEN; the "
+        "environment keeps it out of process listings)",
+    )
+
+
+def _auth_token(args: argparse.Namespace) -> str | None:
+    return args.auth_token or os.environ.get("PLIVO_AUTH_TOKEN") or None
+
+
+def _build_server(args: argparse.Namespace) -> StreamServer:
+    token = _auth_token(args)
+    validator = None if token is None else SignatureValidator(token, public_url=args.public_url)
+    return StreamServer(
         load_app(args.app),
         path=args.path,
         config=CallConfig(lead_ms=args.lead_ms),
         max_calls=args.max_calls,
         shutdown_grace=args.shutdown_grace,
+        signature_validator=validator,
     )
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    server = _build_server(args)
+    if server.signature_validator is None:
+        logging.getLogger("trio_plivo.server").warning(
+            "not verifying Plivo signatures (set PLIVO_AUTH_TOKEN): anyone can open a call"
+        )
+    front = None
+    if args.answer:
+        from .web import PlivoFront  # the HTTP front only when asked for
+
+        # Built before the nursery so a bad option is a plain ConfigurationError (exit 2).
+        front = PlivoFront(server, content_type=args.content_type, public_url=args.public_url)
     async with trio.open_nursery() as nursery:
-        await nursery.start(server.serve, args.host, args.port)
-        print(f"listening on ws://{args.host}:{server.port}{args.path}", flush=True)
+        if front is not None:
+            await nursery.start(front.serve, args.host, args.port)
+            print(
+                f"listening on http://{args.host}:{server.port} (answer {front.answer_path}, "
+                f"status {front.status_path}, health {front.health_path}, stream {args.path})",
+                flush=True,
+            )
+        else:
+            await nursery.start(server.serve, args.host, args.port)
+            print(f"listening on ws://{args.host}:{server.port}{args.path}", flush=True)
         nursery.start_soon(_shutdown_on_signal, server)
 
 
@@ -102,6 +161,10 @@ def _add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("--end", choices=["close", "stop"], default="close", help="how Plivo ends it")
     p.add_argument("--record", metavar="WAV", help="write what the caller heard to this file")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--auth-token",
+        help="sign the upgrade as Plivo does with this auth token (default: $PLIVO_AUTH_TOKEN)",
+    )
     p.set_defaults(run=_run_simulate)
 
 
@@ -127,7 +190,10 @@ def _run_simulate(args: argparse.Namespace) -> int:
         duration=args.duration,
         end=args.end,
     )
-    report = trio.run(fake.run_url, args.url)
+    token = _auth_token(args)
+    # Plivo signs the upgrade; so does the simulator when it has a token to sign with.
+    headers = {} if token is None else signature_headers(args.url, token, method="GET")
+    report = trio.run(partial(fake.run_url, args.url, headers=headers))
     return _print_report(report, args)
 
 
