@@ -1,0 +1,60 @@
+"""The conversation: messages, the end-call signal, and the summary handed to ``on_end``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+from ._debug import TurnTiming
+
+__all__ = ["EndCall", "LLMEvent", "Message", "Role", "Summary"]
+
+Role = Literal["user", "assistant"]
+
+
+@attrs.frozen(kw_only=True)
+class Message:
+    """One message of the conversation, as the language model sees it."""
+
+    role: Role
+    #: For the assistant: the text the caller actually *heard* (truncated after a barge-in),
+    #: so the model never believes it said something the caller missed.
+    content: str
+    #: A user turn made of a key press (``content`` is the digit), not speech.
+    dtmf: bool = False
+    #: An assistant message cut short by the caller (barge-in) or by the end of the call.
+    interrupted: bool = False
+    #: For an interrupted assistant message: everything the model had generated.
+    intended: str | None = None
+    #: Trio clock time the message was completed.
+    at: float = 0.0
+
+
+@attrs.frozen
+class EndCall:
+    """Emitted by a language model (a tool call) or a rule engine: say nothing more, wait
+    until what was said has been heard, then hang up."""
+
+    reason: str = ""
+
+
+#: What :meth:`~trio_plivo.agent.LLMSession.respond` streams.
+LLMEvent = str | EndCall
+
+
+@attrs.frozen(kw_only=True)
+class Summary:
+    """What ``on_end`` receives (and :func:`~trio_plivo.agent.run_agent` returns)."""
+
+    messages: tuple[Message, ...]
+    #: Seconds from the agent's start to its end.
+    duration: float
+    #: ``"agent"`` (the model or rules ended the call), ``"app"`` (``Agent.end_call``),
+    #: ``"caller"`` (hang-up) or ``"cancelled"``.
+    ended_by: Literal["agent", "app", "caller", "cancelled"]
+    call_id: str | None = None
+    #: Per-turn latency breakdown (see :class:`TurnTiming`).
+    turns: tuple[TurnTiming, ...] = ()
+    #: Turns that ended on a provider error.
+    provider_errors: int = 0
