@@ -90,7 +90,14 @@ class RequestReader:
         """The request head, or ``None`` when the client left first. Raises
         ``h11.RemoteProtocolError`` for something that is not HTTP/1.1 (or too long)."""
         event = await self._next_event()
-        return event if isinstance(event, h11.Request) else None
+        if not isinstance(event, h11.Request):
+            return None
+        # h11 bounds only what it buffers *incomplete*; a long head arriving in one read
+        # would pass, so its parsed size is checked too.
+        size = len(event.target) + sum(len(k) + len(v) + 4 for k, v in event.headers.raw_items())
+        if size > self.max_head_size:
+            raise h11.RemoteProtocolError("request head too large", error_status_hint=431)
+        return event
 
     async def read_body(self, limit: int) -> bytes:
         """The whole body (call after :meth:`read_head`); :class:`BodyTooLarge` beyond

@@ -1,0 +1,73 @@
+"""One connection at the front: bounded heads, deadlines, garbage, and the replay stream."""
+
+from __future__ import annotations
+
+import trio
+import trio.testing
+from web_helpers import running, send_raw
+
+from trio_plivo.apps import echo
+from trio_plivo.server import StreamServer
+from trio_plivo.web import PlivoFront, ReplayStream
+
+
+async def test_garbage_and_oversized_heads_get_4xx() -> None:
+    with trio.fail_after(10):
+        async with running(PlivoFront(StreamServer(echo), max_head_size=1024)) as front:
+            garbage = await send_raw(front.port, b"\x16\x03\x01 this is TLS, not HTTP\r\n\r\n")
+            huge = await send_raw(
+                front.port, b"GET /answer HTTP/1.1\r\nHost: a\r\nX: " + b"y" * 4096 + b"\r\n\r\n"
+            )
+    assert garbage.status == 400
+    assert huge.status == 431
+
+
+async def test_a_client_that_never_finishes_its_head_is_dropped(autojump_clock) -> None:
+    front = PlivoFront(StreamServer(echo, handshake_timeout=10))
+    client, server_end = trio.testing.memory_stream_pair()
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(front.handle_connection, server_end)
+            await client.send_all(b"POST /answer HTTP/1.1\r\nHost: a\r\n")  # ... and stalls
+            started = trio.current_time()
+            assert await client.receive_some() == b""  # closed on us
+            assert 9.9 < trio.current_time() - started <= 10.1
+
+
+async def test_a_body_that_never_arrives_is_dropped_too(autojump_clock) -> None:
+    front = PlivoFront(StreamServer(echo, handshake_timeout=5))
+    client, server_end = trio.testing.memory_stream_pair()
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(front.handle_connection, server_end)
+            await client.send_all(
+                b"POST /status HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nEvent"
+            )
+            assert await client.receive_some() == b""
+    assert front.statistics().status_callbacks == 0
+
+
+async def test_a_client_that_leaves_early_costs_nothing() -> None:
+    front = PlivoFront(StreamServer(echo))
+    client, server_end = trio.testing.memory_stream_pair()
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(front.handle_connection, server_end)
+            await client.send_all(b"GET /ans")
+            await client.aclose()
+    assert front.statistics().handed_to_stream_server == 0
+
+
+async def test_replay_stream_gives_back_the_prefix_then_the_transport() -> None:
+    left, right = trio.testing.memory_stream_pair()
+    replay = ReplayStream(right, b"abcdef")
+    await left.send_all(b"XYZ")
+    assert await replay.receive_some(4) == b"abcd"
+    assert await replay.receive_some() == b"ef"
+    assert await replay.receive_some() == b"XYZ"
+    await replay.send_all(b"out")
+    assert await left.receive_some() == b"out"
+    await replay.wait_send_all_might_not_block()
+    await replay.aclose()
+    assert await left.receive_some() == b""
+    assert replay.transport_stream is right
