@@ -39,8 +39,8 @@ class _Session:
         try:
             async with self._client.stream("POST", path, params=params, json=body) as response:
                 await raise_for_status(service, response)
-                async with closing(response.aiter_bytes()) as body:
-                    async for chunk in body:
+                async with closing(response.aiter_bytes()) as audio:
+                    async for chunk in audio:
                         if chunk:
                             yield chunk
         except MAPPED as exc:
