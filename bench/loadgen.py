@@ -178,6 +178,7 @@ class _RealtimeJob:
     first_tag: int
     duration: float
     ramp: float
+    settle: float
     grace: float
     cpus: frozenset[int] | None
 
@@ -195,12 +196,64 @@ class _FloodJob:
 # ---------------------------------------------------------------- real time
 
 
+SLOTS = 20  # 1 ms phase slots per 20 ms frame period
+
+
+@dataclass(eq=False)
+class _Call:
+    """One simulated call; its frames are sent by the worker's ticker in its phase slot."""
+
+    ws: WebSocket
+    tag: int
+    stream_id: str
+    frames: int  # how many media frames this call sends
+    send_times: list[float]
+    counted: list[bool]
+    sent: int = 0
+    received: int = 0
+    done: bool = False  # hung up: the ticker skips it
+
+
+async def _ticker(
+    slots: list[list[_Call]],
+    start: float,
+    full_load_at: float,
+    end_at: float,
+    report: _WorkerReport,
+) -> None:
+    """Send every call's frames on time. One timer wake-up per millisecond, not one per frame:
+    the generator must stay much cheaper than the server it measures."""
+    tick = 0
+    while True:
+        due = start + tick * (FRAME_SECONDS / SLOTS)
+        if due >= end_at:
+            return
+        await trio.sleep_until(due)
+        for call in slots[tick % SLOTS]:
+            if call.done or call.sent >= call.frames:
+                continue
+            now = trio.current_time()
+            i = call.sent
+            if due >= full_load_at:
+                report.lateness.append(now - due)
+                call.counted[i] = True
+            call.send_times[i] = now
+            call.sent += 1
+            try:
+                await call.ws.send_message(
+                    media_message(call.stream_id, i, call.tag, int(now * 1e3))
+                )
+            except ConnectionClosed:
+                call.done = True
+        tick += 1
+
+
 async def _one_call(
     job: _RealtimeJob,
     tag: int,
     connect_at: float,
-    full_load_at: float,
     end_at: float,
+    slots: list[list[_Call]],
     report: _WorkerReport,
 ) -> None:
     await trio.sleep_until(connect_at)
@@ -210,51 +263,30 @@ async def _one_call(
         report.connect_errors += 1
         return
     stream_id = str(uuid.uuid4())
-    frames = max(0, int((end_at - trio.current_time()) / FRAME_SECONDS))
-    send_times = [0.0] * frames
-    counted = [False] * frames
-    state = {"sent": 0, "received": 0}
-    sender_done = trio.Event()
-
-    async def sender() -> None:
-        await ws.send_message(start_message(str(uuid.uuid4()), stream_id))
-        t0 = trio.current_time()
-        for i in range(frames):
-            due = t0 + i * FRAME_SECONDS
-            await trio.sleep_until(due)
-            now = trio.current_time()
-            if due >= full_load_at:
-                report.lateness.append(now - due)
-                counted[i] = True
-            send_times[i] = now
-            state["sent"] += 1
-            await ws.send_message(media_message(stream_id, i, tag, int(now * 1000)))
-        sender_done.set()
-
-    async def receiver() -> None:
-        while state["received"] < frames:
-            message = await ws.receive_message()
-            header = read_payload_header(message)
-            if header is None:
-                continue
-            counter, got_tag = header
-            if got_tag != tag & 0xFFFF or counter >= frames:
-                report.mismatched += 1
-                continue
-            if counted[counter]:
-                report.rtts.append(trio.current_time() - send_times[counter])
-            state["received"] += 1
-
+    # Frames from the first slot occurrence after now until end_at.
+    frames = max(0, int((end_at - trio.current_time()) / FRAME_SECONDS) - 1)
+    call = _Call(ws, tag, stream_id, frames, [0.0] * frames, [False] * frames)
     try:
+        await ws.send_message(start_message(str(uuid.uuid4()), stream_id))
+        slots[tag % SLOTS].append(call)
         with trio.move_on_at(end_at + job.grace):
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(sender)
-                nursery.start_soon(receiver)
-    except* ConnectionClosed:
+            while call.received < frames:
+                header = read_payload_header(await ws.receive_message())
+                if header is None:
+                    continue
+                counter, got_tag = header
+                if got_tag != tag & 0xFFFF or counter >= frames:
+                    report.mismatched += 1
+                    continue
+                if call.counted[counter]:
+                    report.rtts.append(trio.current_time() - call.send_times[counter])
+                call.received += 1
+    except ConnectionClosed:
         pass  # the server hung up: whatever was not echoed counts as lost
     finally:
-        report.sent += state["sent"]
-        report.received += state["received"]
+        call.done = True
+        report.sent += call.frames  # frames never sent because of a hang-up count as lost
+        report.received += call.received
         with trio.move_on_after(2) as scope:
             scope.shield = True
             await ws.aclose()
@@ -263,14 +295,15 @@ async def _one_call(
 async def _realtime_worker(job: _RealtimeJob) -> _WorkerReport:
     report = _WorkerReport()
     base = trio.current_time() + 0.2
-    full_load_at = base + job.ramp + FRAME_SECONDS
-    end_at = base + job.ramp + job.duration
+    # Statistics start once every call is connected and the handshake burst has settled.
+    full_load_at = base + job.ramp + job.settle
+    end_at = full_load_at + job.duration
+    slots: list[list[_Call]] = [[] for _ in range(SLOTS)]
     async with trio.open_nursery() as nursery:
+        nursery.start_soon(_ticker, slots, base, full_load_at, end_at, report)
         for i in range(job.calls):
             connect_at = base + job.ramp * i / max(1, job.calls)
-            nursery.start_soon(
-                _one_call, job, job.first_tag + i, connect_at, full_load_at, end_at, report
-            )
+            nursery.start_soon(_one_call, job, job.first_tag + i, connect_at, end_at, slots, report)
     return report
 
 
@@ -301,15 +334,19 @@ def run_realtime(
     url: str,
     calls: int,
     *,
-    duration: float = 5.0,
+    duration: float = 4.0,
     ramp: float = 1.0,
-    grace: float = 2.0,
+    settle: float = 1.0,
+    grace: float = 1.0,
     workers: int = 1,
     cpus: set[int] | None = None,
 ) -> RealtimeResult:
-    """``calls`` simulated real-time callers for ``ramp`` (connecting) + ``duration`` s."""
+    """``calls`` simulated real-time callers: connections spread over ``ramp`` s, then
+    ``settle`` s unmeasured, then ``duration`` s measured (loss is counted throughout)."""
     jobs = [
-        _RealtimeJob(url, count, offset, duration, ramp, grace, frozenset(cpus) if cpus else None)
+        _RealtimeJob(
+            url, count, offset, duration, ramp, settle, grace, frozenset(cpus) if cpus else None
+        )
         for offset, count in _split(calls, workers)
         if count
     ]
@@ -506,7 +543,7 @@ def sweep(
     label: str = "",
     step: int = 100,
     cap: int = 1000,
-    duration: float = 5.0,
+    duration: float = 4.0,
     ramp: float = 1.0,
     workers: int = 1,
     flood_seconds: float = 4.0,
@@ -562,7 +599,7 @@ def main(argv: list[str] | None = None) -> None:
     rt = sub.add_parser("realtime", help="N real-time callers")
     rt.add_argument("--url", required=True)
     rt.add_argument("--calls", type=int, default=100)
-    rt.add_argument("--duration", type=float, default=5.0)
+    rt.add_argument("--duration", type=float, default=4.0)
     rt.add_argument("--ramp", type=float, default=1.0)
     rt.add_argument("--workers", type=int, default=1)
     fl = sub.add_parser("flood", help="maximum echoes per second")
@@ -579,7 +616,7 @@ def main(argv: list[str] | None = None) -> None:
     for p in (sw, bl):
         p.add_argument("--step", type=int, default=100)
         p.add_argument("--cap", type=int, default=1000)
-        p.add_argument("--duration", type=float, default=5.0)
+        p.add_argument("--duration", type=float, default=4.0)
         p.add_argument("--workers", type=int, default=1)
         p.add_argument("--flood-seconds", type=float, default=4.0)
         p.add_argument("--no-pin", action="store_true")

@@ -9,6 +9,7 @@ from functools import partial
 
 import pytest
 import trio
+import trio.testing
 import trio_websocket
 from websockets.frames import Frame, Opcode
 
@@ -66,6 +67,45 @@ async def test_remote_address_is_known(echo_server: EchoServer) -> None:
         assert request.remote is not None
         assert request.remote[0] == "127.0.0.1"
         assert request.query == "a=1"
+
+
+async def test_large_messages_cross_partial_writes_and_reads(echo_server: EchoServer) -> None:
+    with trio.fail_after(10):
+        ws = await connect_websocket(f"ws://127.0.0.1:{echo_server.port}/echo")
+        big = bytes(range(256)) * 3000  # 768 kB: many partial writes and 64 KiB reads
+        await ws.send_messages([big, "after"])
+        assert await ws.receive_message() == big
+        assert await ws.receive_message() == "after"
+        await ws.aclose()
+
+
+async def test_aclose_wakes_a_reader_blocked_on_the_socket(nursery: trio.Nursery) -> None:
+    with trio.fail_after(10):
+        server_side: list[WebSocket] = []
+        accepted = trio.Event()
+
+        async def handler(stream: trio.SocketStream) -> None:
+            ws = await accept_websocket(stream)
+            assert ws is not None
+            server_side.append(ws)
+            accepted.set()
+            await trio.sleep_forever()  # never reads: the close handshake must time out
+
+        listeners = await nursery.start(partial(trio.serve_tcp, handler, 0, host="127.0.0.1"))
+        port = listeners[0].socket.getsockname()[1]
+        ws = await connect_websocket(f"ws://127.0.0.1:{port}/", close_timeout=0.2)
+        await accepted.wait()
+        async with trio.open_nursery() as inner:
+
+            async def reader() -> None:
+                with pytest.raises(ConnectionClosed) as info:
+                    await ws.receive_message()
+                assert info.value.code == 1000  # the code we sent; the peer never answered
+
+            inner.start_soon(reader)
+            await trio.testing.wait_all_tasks_blocked()
+            await ws.aclose()
+        await server_side[0].aclose()
 
 
 @pytest.mark.slow

@@ -16,12 +16,18 @@ the closing handshake while the reader is blocked) waits for the current read to
 then looks at the state again.
 
 Writing. The protocol turns outgoing messages into frames in memory; a batch becomes ONE
-``send_all``. The receive path also produces bytes (pongs, the echo of a close frame), so two
-tasks may want to write at once, which Trio forbids. Writes are serialised by a ``trio.Lock``
-taken with ``acquire_nowait`` when free (no checkpoint, the common case), and the rule that
-the lock holder keeps writing until nothing is pending before it releases the lock. So the
-receive path never waits for the lock: if someone else holds it, its control frames simply
-ride along with that task's next write.
+write. The receive path also produces bytes (pongs, the echo of a close frame), so two tasks
+may want to write at once, which Trio forbids. Writes are serialised by a small write gate
+(a flag plus a parking lot: taking it when free costs nothing, and every frame takes it) and
+the rule that the holder keeps writing until nothing is pending before it lets go. So the
+receive path never waits for the gate: if someone else holds it, its control frames simply
+ride along with that task's write.
+
+I/O. On a plain ``trio.SocketStream`` reads and writes go straight to the descriptor
+(``_socketio``): a read waits for readability first instead of failing a ``recv`` first, and
+a write that fits in the kernel buffer does not pass through the scheduler. Measured: server
+CPU per echoed 20 ms frame went from ~50 to ~38 µs (bench/loadgen.py). Other streams (TLS,
+memory streams in tests) use their own ``receive_some``/``send_all``.
 
 Cancellation. A frame cut in half can never be followed by another frame, so any exception out
 of ``send_all`` marks the connection *broken* (no more writes; closing just drops TCP). To keep
@@ -47,6 +53,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import Protocol, Side, State
 
 from .._exceptions import ConnectionClosed
+from ._socketio import SocketIO, can_use_socket_io
 from ._types import HandshakeRequest
 
 __all__ = ["WebSocket"]
@@ -66,6 +73,47 @@ _Bytes = bytes | bytearray | memoryview
 
 
 @final
+class _WriteGate:
+    """A lock for the write side, cheaper than ``trio.Lock`` on the uncontended path (no
+    checkpoint, no parking-lot bookkeeping): every frame takes it once. FIFO: ``release``
+    hands ownership straight to the first waiter."""
+
+    __slots__ = ("_waiters", "busy")
+
+    def __init__(self) -> None:
+        self.busy = False
+        self._waiters = trio.lowlevel.ParkingLot()
+
+    async def acquire(self) -> None:
+        if self.busy:
+            await self._waiters.park()  # woken by release() as the new owner
+        else:
+            self.busy = True
+
+    def release(self) -> None:
+        if self._waiters:
+            self._waiters.unpark()
+        else:
+            self.busy = False
+
+
+@final
+class _StreamIO:
+    """The generic I/O path: any ``trio.abc.Stream`` (TLS, memory streams ...)."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: trio.abc.Stream) -> None:
+        self._stream = stream
+
+    async def receive_some(self) -> bytes | bytearray:
+        return await self._stream.receive_some(READ_SIZE)
+
+    async def send_all(self, data: bytes) -> None:
+        await self._stream.send_all(data)
+
+
+@final
 class WebSocket:
     """An open WebSocket connection (either role); satisfies
     :class:`~trio_plivo.transport.MessageTransport`.
@@ -81,6 +129,7 @@ class WebSocket:
         "_closing",
         "_fragment_text",
         "_fragments",
+        "_io",
         "_local_close",
         "_messages",
         "_pending_out",
@@ -103,6 +152,12 @@ class WebSocket:
         early_events: Iterable[Frame] = (),
     ) -> None:
         self._stream = stream
+        # The I/O path: direct descriptor I/O for plain TCP (see _socketio), else the stream.
+        self._io: SocketIO | _StreamIO = (
+            SocketIO(stream, READ_SIZE)
+            if can_use_socket_io(stream) and isinstance(stream, trio.SocketStream)
+            else _StreamIO(stream)
+        )
         self._protocol = protocol
         #: The handshake request (server role), ``None`` in the client role.
         self.request = request
@@ -111,7 +166,7 @@ class WebSocket:
         self._fragments: list[_Bytes] = []
         self._fragment_text = False
         self._pending_out: list[bytes] = []
-        self._write_lock = trio.Lock()
+        self._write_lock = _WriteGate()
         self._reading = False
         self._read_waiter: trio.Event | None = None
         self._broken = False
@@ -204,7 +259,7 @@ class WebSocket:
         self._reading = True
         try:
             try:
-                data = await self._stream.receive_some(READ_SIZE)
+                data = await self._io.receive_some()
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 # Reset by the peer, or closed under us by aclose(): both end the stream.
                 data = b""
@@ -264,15 +319,14 @@ class WebSocket:
     async def send_messages(self, messages: Sequence[str | bytes]) -> None:
         """Send ``messages`` in order, all of them in ONE write to the stream.
 
-        Raises :class:`~trio_plivo.ConnectionClosed` once the connection is closing or
-        closed. If cancelled before anything was written, nothing is sent and the connection
-        stays usable; cancelled halfway through a write, the connection is broken (code 1006).
+        A cancellation point, but on a TCP socket it only yields to other tasks when the
+        kernel buffer is full. Raises :class:`~trio_plivo.ConnectionClosed` once the
+        connection is closing or closed. If cancelled before anything was written, nothing is
+        sent and the connection stays usable; cancelled halfway through a write, the
+        connection is broken (code 1006).
         """
         lock = self._write_lock
-        if lock.locked():
-            await lock.acquire()
-        else:
-            lock.acquire_nowait()
+        await lock.acquire()
         try:
             protocol = self._protocol
             if protocol.state is not _OPEN or self._broken or self._stream_closed:
@@ -297,9 +351,9 @@ class WebSocket:
             return
         self._pending_out.extend(out)
         lock = self._write_lock
-        if lock.locked():
+        if lock.busy:
             return  # the holder drains _pending_out before it releases the lock
-        lock.acquire_nowait()
+        lock.busy = True
         try:
             await self._drain_writes()
         finally:
@@ -329,7 +383,7 @@ class WebSocket:
 
     async def _send_all(self, data: bytes) -> None:
         try:
-            await self._stream.send_all(data)
+            await self._io.send_all(data)
         except BaseException as exc:
             # See "Cancellation" in the module docstring: past checkpoint_if_cancelled(), any
             # failure may have left half a frame on the wire.
