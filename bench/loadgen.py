@@ -275,10 +275,12 @@ async def _one_call(
                     report.rtts.append(trio.current_time() - call.send_times[counter])
                 call.received += 1
     except ConnectionClosed:
-        pass  # the server hung up: whatever was not echoed counts as lost
+        # The server hung up: every frame of the call not echoed counts as lost, also the
+        # ones the ticker could no longer send.
+        call.sent = call.frames
     finally:
         call.done = True
-        report.sent += call.frames  # frames never sent because of a hang-up count as lost
+        report.sent += call.sent
         report.received += call.received
         with trio.move_on_after(2) as scope:
             scope.shield = True
@@ -529,12 +531,19 @@ class SweepReport:
     def summary(self) -> str:
         p99 = self.p99_at(300)
         lines = [f"== {self.label}"]
-        lines += [f"  {r.summary()}  server {cpu:5.1f} µs/frame" for r, cpu in self.steps]
+        lines += [
+            f"  {r.summary()}  server {cpu:5.1f} µs/frame = {cpu * r.calls / 200:3.0f}% of a core"
+            for r, cpu in self.steps
+        ]
         lines.append(
             f"  max real-time calls (p99 <= 200 ms, no loss): {self.max_calls}"
             f"{' (generator-limited: the server can do more)' if self.generator_limited else ''}; "
             f"p99 at 300 calls: {'n/a' if p99 is None else f'{p99 * 1e3:.1f} ms'}"
         )
+        passing = [cpu for r, cpu in self.steps if r.passed]
+        if passing:
+            # 50 frames/s per call: what one core could echo at the last passing step's cost.
+            lines.append(f"  projected from CPU cost: ~{1e6 / (passing[-1] * 50):.0f} calls/core")
         if self.flood is not None:
             lines.append(
                 f"  flood: {self.flood.per_second:,.0f} echoes/s over "
