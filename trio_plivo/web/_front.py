@@ -187,6 +187,15 @@ class PlivoFront:
         request: WebRequest | None = None
         with trio.move_on_after(self.server.handshake_timeout):
             try:
+                route = await reader.peek_route()
+                if (
+                    route is not None
+                    and route[0] == b"GET"
+                    and not self._routes.owns(route[1].decode("latin-1"))
+                ):
+                    # Not ours (an upgrade, or the stream server's own routes): hand it on
+                    # as read, without parsing a head the WebSocket layer parses anyway.
+                    return bytes(reader.raw)
                 head = await reader.read_head()
                 if head is None:
                     return None  # the client left without asking anything

@@ -67,24 +67,55 @@ class RequestReader:
 
     stream: trio.abc.Stream
     max_head_size: int = 16384
-    conn: h11.Connection = attrs.field(init=False)
     #: Every byte received so far, as received.
     raw: bytearray = attrs.field(factory=bytearray, init=False)
+    _conn: h11.Connection | None = attrs.field(default=None, init=False)
+    _eof: bool = attrs.field(default=False, init=False)
 
-    def __attrs_post_init__(self) -> None:
-        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=self.max_head_size)
+    @property
+    def conn(self) -> h11.Connection:
+        """The h11 connection, made on first use (a handed-on upgrade never needs one) and
+        fed everything read so far."""
+        if self._conn is None:
+            self._conn = h11.Connection(h11.SERVER, max_incomplete_event_size=self.max_head_size)
+            self._conn.receive_data(bytes(self.raw))
+            if self._eof:
+                self._conn.receive_data(b"")
+        return self._conn
+
+    async def _receive(self) -> bytes:
+        try:
+            data = bytes(await self.stream.receive_some(_READ_SIZE))
+        except trio.BrokenResourceError:
+            data = b""
+        self.raw += data
+        self._eof = not data
+        if self._conn is not None:
+            self._conn.receive_data(data)  # b"" is end of file
+        return data
 
     async def _next_event(self) -> h11.Event | type[h11.PAUSED]:
         while True:
             event = self.conn.next_event()
             if event is not h11.NEED_DATA:
                 return cast("h11.Event | type[h11.PAUSED]", event)
-            try:
-                data = bytes(await self.stream.receive_some(_READ_SIZE))
-            except trio.BrokenResourceError:
-                data = b""
-            self.raw += data
-            self.conn.receive_data(data)  # b"" is end of file
+            await self._receive()
+
+    async def peek_route(self) -> tuple[bytes, bytes] | None:
+        """The method and path from the request line, as soon as that line has arrived.
+
+        For routing only, and cheap (the measured reason it exists: a WebSocket upgrade is
+        then handed on without an h11 parse the WebSocket layer would repeat). Whatever the
+        route, the whole request is still parsed by h11 or by the WebSocket layer. ``None``
+        when the client left first or sent no line end within ``max_head_size`` bytes
+        (:meth:`read_head` then says which).
+        """
+        while (end := self.raw.find(b"\r\n")) < 0:
+            if len(self.raw) > self.max_head_size or not await self._receive():
+                return None
+        method, _, rest = bytes(self.raw[:end]).partition(b" ")
+        target = rest.partition(b" ")[0]
+        return method, target.partition(b"?")[0]
 
     async def read_head(self) -> h11.Request | None:
         """The request head, or ``None`` when the client left first. Raises
