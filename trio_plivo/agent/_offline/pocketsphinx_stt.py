@@ -63,7 +63,10 @@ class PocketsphinxSTT:
     def _make_decoder(self) -> Any:
         from pocketsphinx import Decoder  # type: ignore[import-not-found,unused-ignore]
 
-        return Decoder(samprate=self.sample_rate, jsgf_string=self._grammar, loglevel="FATAL")
+        decoder = Decoder(samprate=self.sample_rate, loglevel="FATAL")
+        decoder.add_jsgf_string("menu", self._grammar)
+        decoder.activate_search("menu")
+        return decoder
 
 
 class _Session:
