@@ -71,3 +71,35 @@ async def test_replay_stream_gives_back_the_prefix_then_the_transport() -> None:
     await replay.aclose()
     assert await left.receive_some() == b""
     assert replay.transport_stream is right
+
+
+async def test_a_request_line_split_across_reads_still_routes() -> None:
+    from trio_plivo.ws import HTTPResponse
+
+    def version(request):
+        return HTTPResponse(200, b"v1\n") if request.path == "/version" else None
+
+    front = PlivoFront(StreamServer(echo, http_routes=[version]))
+    for pieces, expected in [
+        ([b"GET /ver", b"sion HTTP/1.1\r\nHost: a\r\n\r\n"], b"v1\n"),  # the stream server's
+        ([b"GET /heal", b"thz HTTP/1.1\r\nHo", b"st: a\r\n\r\n"], b'"status": "ok"'),  # ours
+    ]:
+        client, server_end = trio.testing.memory_stream_pair()
+        with trio.fail_after(5):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(front.handle_connection, server_end)
+                for piece in pieces:
+                    await client.send_all(piece)
+                    await trio.testing.wait_all_tasks_blocked()
+                reply = b""
+                while chunk := await client.receive_some():
+                    reply += chunk
+        assert reply.startswith(b"HTTP/1.1 200"), reply
+        assert expected in reply
+
+
+async def test_a_request_line_that_never_ends_gets_431() -> None:
+    with trio.fail_after(10):
+        async with running(PlivoFront(StreamServer(echo), max_head_size=1024)) as front:
+            endless = await send_raw(front.port, b"GET /" + b"a" * 5000)
+    assert endless.status in (400, 431)
