@@ -103,3 +103,14 @@ async def test_a_request_line_that_never_ends_gets_431() -> None:
         async with running(PlivoFront(StreamServer(echo), max_head_size=1024)) as front:
             endless = await send_raw(front.port, b"GET /" + b"a" * 5000)
     assert endless.status in (400, 431)
+
+
+async def test_request_reader_reads_a_head_from_scratch() -> None:
+    from trio_plivo.web._http import RequestReader
+
+    client, server_end = trio.testing.memory_stream_pair()
+    reader = RequestReader(server_end)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(client.send_all, b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+        head = await reader.read_head()
+    assert head is not None and head.target == b"/x"

@@ -78,7 +78,8 @@ class RequestReader:
         fed everything read so far."""
         if self._conn is None:
             self._conn = h11.Connection(h11.SERVER, max_incomplete_event_size=self.max_head_size)
-            self._conn.receive_data(bytes(self.raw))
+            if self.raw:  # (an empty receive_data would mean end of file)
+                self._conn.receive_data(bytes(self.raw))
             if self._eof:
                 self._conn.receive_data(b"")
         return self._conn
