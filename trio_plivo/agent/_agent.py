@@ -583,7 +583,7 @@ class _Listener:
         self._utterance = utterance
 
     def _end(self, utterance: _Utterance, now: float) -> None:
-        utterance.speech_end = self._detector.last_voice_at
+        utterance.speech_end = self._detector.speech_end
         utterance.turn_end = now
         utterance.accepted = utterance.accepted or not utterance.started_busy
         utterance.frames.close()
