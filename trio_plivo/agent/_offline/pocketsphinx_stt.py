@@ -24,7 +24,7 @@ __all__ = ["PocketsphinxSTT", "menu_grammar", "pocketsphinx_available"]
 def pocketsphinx_available() -> bool:
     """Whether the ``stt-lite`` extra (pocketsphinx) is installed."""
     try:
-        import pocketsphinx  # type: ignore[import-not-found,unused-ignore]  # noqa: F401
+        import pocketsphinx  # type: ignore[import-not-found,import-untyped,unused-ignore]  # noqa: F401
     except ImportError:
         return False
     return True
@@ -61,7 +61,7 @@ class PocketsphinxSTT:
         yield _Session(decoder)
 
     def _make_decoder(self) -> Any:
-        from pocketsphinx import Decoder  # type: ignore[import-not-found,unused-ignore]
+        from pocketsphinx import Decoder  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
         decoder = Decoder(samprate=self.sample_rate, loglevel="FATAL")
         decoder.add_jsgf_string("menu", self._grammar)
