@@ -511,6 +511,18 @@ class _Meter:
         self.foreign_share = max(0.0, foreign / wall)
 
 
+def _wait_for_quiet(cores: Sequence[int], *, limit: float = 0.10, patience: float = 30.0) -> None:
+    """On a shared machine, wait (up to ``patience`` s) for a second in which ``cores`` were
+    each at most ``limit`` busy, so a step does not start on top of someone's test run."""
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        before = _core_busy_seconds()
+        time.sleep(1.0)
+        after = _core_busy_seconds()
+        if all(after[c] - before[c] <= limit for c in cores):
+            return
+
+
 FOREIGN_LIMIT = 0.15  # other processes may take at most 15 % of a benchmark core (jiffy noise ~5 %)
 
 
@@ -634,7 +646,7 @@ def sweep(
     workers: int = 1,
     flood_seconds: float = 4.0,
     pin: bool = True,
-    retries: int = 1,
+    retries: int = 2,
     log: bool = True,
 ) -> SweepReport:
     """Step the number of real-time calls against ``server_command`` until one fails (or
@@ -647,6 +659,8 @@ def sweep(
         calls = step
         while calls <= cap:
             for attempt in range(1 + retries):
+                if can_pin:
+                    _wait_for_quiet((0, 1))
                 with _Meter(pid, 0 if can_pin else None, 1 if can_pin else None) as meter:
                     result = run_realtime(
                         url,
@@ -671,6 +685,8 @@ def sweep(
         flood = None
         flood_cpu = float("nan")
         if flood_seconds > 0:
+            if can_pin:
+                _wait_for_quiet((0, 1))
             with _Meter(pid, 0 if can_pin else None, 1 if can_pin else None) as meter:
                 flood = run_flood(url, duration=flood_seconds, workers=workers, cpus=generator_cpus)
             flood.foreign_share = meter.foreign_share
