@@ -1,15 +1,21 @@
 """The one-port front: Plivo's answer URL, status callbacks and the media stream on one port.
 
-Theory of operation. Each accepted connection's request head is read with h11 (bounded in
-size and time). Requests for the front's own paths (``/answer``, ``/status``, ``/healthz``)
-are answered as plain HTTP with ``Connection: close``. Every other GET -- the WebSocket
-upgrade above all -- is handed, unchanged, to :meth:`StreamServer.handle_stream
-<trio_plivo.server.StreamServer.handle_stream>` over a :class:`ReplayStream` that first gives
-back the bytes already read. From there the stream server does exactly what it does alone:
-404 for other paths, 503 over the call limit or while draining, 403 for a bad signature, all
-before upgrading; then the call runs on the same WebSocket fast path as without the front.
-The front adds one h11 parse per connection and nothing per media frame
-(``bench/bench_oneport.py`` measures both).
+Theory of operation. For each accepted connection the front reads until the request line
+has arrived (bounded in size and time) and routes on its method and path:
+
+* a GET for any path but the front's own -- the WebSocket upgrade above all -- is handed,
+  unchanged, to :meth:`StreamServer.handle_stream
+  <trio_plivo.server.StreamServer.handle_stream>` over a :class:`ReplayStream` that first
+  gives back every byte already read. From there the stream server does exactly what it does
+  alone: its full request parse, 404 for other paths, 503 over the call limit or while
+  draining, 403 for a bad signature, all before upgrading; then the call runs on the same
+  WebSocket fast path as without the front;
+* everything else (``/answer``, ``/status``, ``/healthz``, or a non-GET elsewhere) is parsed
+  by h11, body included, and answered as plain HTTP with ``Connection: close``.
+
+Routing on the request line rather than an h11 parse of the whole head is a measured choice
+(``bench/bench_oneport.py``): the WebSocket layer parses the head anyway, so parsing it twice
+only made every call setup slower. Nothing is added per media frame.
 """
 
 from __future__ import annotations
