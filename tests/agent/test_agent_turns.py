@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import trio
+import trio.lowlevel
 from agent_fakes import FakeLLM, FakeSTT, FakeTTS, speech
 from trio.testing import MockClock
 
 from trio_plivo import L16_8K
-from trio_plivo.agent import AgentConfig, EndCall, ProviderError, Summary, run_agent
+from trio_plivo.agent import AgentConfig, EndCall, Message, ProviderError, Summary, run_agent
 from trio_plivo.call import Call
 from trio_plivo.testing import CallerAudio, CallReport, FakePlivo, run_handler
 
@@ -48,12 +49,19 @@ async def test_caller_speaks_bot_answers_after_the_end_of_turn(autojump_clock: M
     stt = FakeSTT(["what time is it"], latency=0.1)
     llm = FakeLLM(["It is noon. Anything else?"], latency=0.2)
     tts = FakeTTS(latency=0.05, ms_per_char=20)
-    config = AgentConfig(stt=stt, llm=llm, tts=tts, end_of_turn_ms=500)
+    seen: list[Message] = []
+
+    async def on_message(message: Message) -> None:
+        await trio.lowlevel.checkpoint()  # async callbacks are awaited
+        seen.append(message)
+
+    config = AgentConfig(stt=stt, llm=llm, tts=tts, end_of_turn_ms=500, on_message=on_message)
     caller = CallerAudio.silence(0.5) + CallerAudio.from_pcm16(speech(1.0), RATE)
     summaries: list[Summary] = []
     report = await run(config, FakePlivo(format=L16_8K, audio=caller, duration=5), summaries)
 
     (summary,) = summaries
+    assert tuple(seen) == summary.messages
     assert [(m.role, m.content) for m in summary.messages] == [
         ("user", "what time is it"),
         ("assistant", "It is noon. Anything else?"),

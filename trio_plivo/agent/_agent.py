@@ -2,8 +2,9 @@
 
 Theory of operation
 -------------------
-:meth:`Agent.run` opens the STT, LLM and TTS sessions (``async with``) and a nursery holding
-three tasks, joined by bounded memory channels::
+:meth:`Agent.run` opens a nursery: the listener starts at once, while a work task opens the
+STT, LLM and TTS sessions (``async with``, so they close with the agent) and then runs the
+transcriber and the thinker. The three tasks are joined by bounded memory channels::
 
     listener ──utterances──▶ transcriber ──turns──▶ thinker ──▶ call.play / call.mark
        │  (VAD per 20 ms frame, DTMF)                    (LLM ▶ sentences ▶ TTS)
@@ -168,20 +169,12 @@ class Agent:
         config = self.config
         started = trio.current_time()
         try:
-            async with AsyncExitStack() as sessions:
-                self._llm = await sessions.enter_async_context(config.llm.session())
-                self._synth = await sessions.enter_async_context(config.tts.session())
-                transcriber = None
-                if config.stt is not None:
-                    transcriber = await sessions.enter_async_context(config.stt.session())
-                async with trio.open_nursery() as nursery:
-                    self._nursery = nursery
-                    nursery.start_soon(self._listen, name="trio_plivo.agent.listener")
-                    if transcriber is not None:
-                        nursery.start_soon(
-                            self._transcribe_loop, transcriber, name="trio_plivo.agent.stt"
-                        )
-                    nursery.start_soon(self._think, name="trio_plivo.agent.thinker")
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                # Listen at once: opening the services may take a while (a TLS handshake, a
+                # model load), and the caller's first words must not be dropped meanwhile.
+                nursery.start_soon(self._listen, name="trio_plivo.agent.listener")
+                nursery.start_soon(self._work, name="trio_plivo.agent.work")
         finally:
             self._turn_send.close()
             if self._ended_by is None:
@@ -197,6 +190,23 @@ class Agent:
             if config.on_end is not None:
                 await _call_back(config.on_end, summary)
         return summary
+
+    async def _work(self) -> None:
+        """Open the services (closed again when the agent stops), then transcribe and
+        think."""
+        config = self.config
+        async with AsyncExitStack() as sessions:
+            self._llm = await sessions.enter_async_context(config.llm.session())
+            self._synth = await sessions.enter_async_context(config.tts.session())
+            transcriber = None
+            if config.stt is not None:
+                transcriber = await sessions.enter_async_context(config.stt.session())
+            async with trio.open_nursery() as nursery:
+                if transcriber is not None:
+                    nursery.start_soon(
+                        self._transcribe_loop, transcriber, name="trio_plivo.agent.stt"
+                    )
+                nursery.start_soon(self._think, name="trio_plivo.agent.thinker")
 
     def _stop(self, ended_by: EndedBy) -> None:
         if self._ended_by is None:
