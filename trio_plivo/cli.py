@@ -37,6 +37,8 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--path", default="/stream")
     p.add_argument("--lead-ms", type=float, default=100.0, help="playback lead (default 100)")
     p.add_argument("--max-calls", type=int, default=None, help="refuse calls beyond this (503)")
+    p.add_argument("--record-dir", help="record every call to DIR/<call id>.wav (stereo)")
+    p.add_argument("--event-log-dir", help="append every call event to DIR/events-DAY.jsonl")
     p.add_argument(
         "--shutdown-grace",
         type=float,
@@ -83,7 +85,9 @@ def _build_server(args: argparse.Namespace) -> StreamServer:
     return StreamServer(
         load_app(args.app),
         path=args.path,
-        config=CallConfig(lead_ms=args.lead_ms),
+        config=CallConfig(
+            lead_ms=args.lead_ms, record_dir=args.record_dir, event_log_dir=args.event_log_dir
+        ),
         max_calls=args.max_calls,
         shutdown_grace=args.shutdown_grace,
         signature_validator=validator,
@@ -205,6 +209,14 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         "call with the bundled caller recording, presses 5 (a checkpoint) and later * (a "
         "barge-in clear), and prints the call report.",
     )
+    p.add_argument(
+        "app",
+        nargs="?",
+        choices=["echo", "agent"],
+        default="echo",
+        help="echo (default), or agent: the offline voice agent's menu, barged in on, "
+        "then a goodbye heard in full before it hangs up",
+    )
     p.add_argument("--format", choices=sorted(_FORMATS), default="mulaw8k")
     p.add_argument("--record", metavar="WAV", help="write what the caller heard to this file")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -212,17 +224,21 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 
 async def _demo(args: argparse.Namespace) -> CallReport:
-    server = StreamServer(load_app("echo"))
-    audio = CallerAudio.demo()
-    fake = FakePlivo(
-        format=_FORMATS[args.format],
-        audio=audio + CallerAudio.silence(1.0),
-        dtmf=[("5", 1.0), ("*", 2.5)],
-    )
+    server = StreamServer(load_app(args.app))
+    if args.app == "agent":
+        # Key 1 cuts the greeting (barge-in) and gets an answer; 9 gets the goodbye, heard in
+        # full, and then the agent hangs up.
+        fake = FakePlivo(format=_FORMATS[args.format], duration=20, dtmf=[("1", 4.0), ("9", 12.0)])
+    else:
+        fake = FakePlivo(
+            format=_FORMATS[args.format],
+            audio=CallerAudio.demo() + CallerAudio.silence(1.0),
+            dtmf=[("5", 1.0), ("*", 2.5)],
+        )
     async with trio.open_nursery() as nursery:
         await nursery.start(server.serve, "127.0.0.1", 0)
         url = f"ws://127.0.0.1:{server.port}{server.path}"
-        print(f"echo server listening on {url}; placing a simulated call", file=sys.stderr)
+        print(f"{args.app} server listening on {url}; placing a simulated call", file=sys.stderr)
         report = await fake.run_url(url)
         server.shutdown()
     return report

@@ -7,12 +7,13 @@ from collections.abc import Callable
 
 from .._exceptions import ConfigurationError
 from ..call import CallHandler
+from .agent import agent
 from .echo import echo
 
-__all__ = ["BUILTIN_APPS", "echo", "load_app"]
+__all__ = ["BUILTIN_APPS", "agent", "echo", "load_app"]
 
 #: Built-in app name -> handler.
-BUILTIN_APPS: dict[str, CallHandler] = {"echo": echo}
+BUILTIN_APPS: dict[str, CallHandler] = {"agent": agent, "echo": echo}
 
 
 def load_app(spec: str) -> CallHandler:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from ._report import CallReport
 
 __all__ = ["format_report"]
+
+#: Above this many checkpoints the summary gives counts instead of one line each.
+_LIST_CHECKPOINTS = 6
 
 
 def _ms(seconds: float | None) -> str:
@@ -26,10 +31,27 @@ def format_report(report: CallReport) -> str:
         f"(p50 {_ms(report.gap_stats.p50)}, p99 {_ms(report.gap_stats.p99)}, "
         f"max {_ms(report.gap_stats.max)})",
     ]
-    for checkpoint in report.checkpoints:
+    if len(report.checkpoints) <= _LIST_CHECKPOINTS:
+        for checkpoint in report.checkpoints:
+            lines.append(
+                f"  checkpoint {checkpoint.name!r}: {checkpoint.outcome}"
+                + (
+                    f" after {_ms(checkpoint.round_trip)}"
+                    if checkpoint.round_trip is not None
+                    else ""
+                )
+            )
+    else:
+        outcomes = Counter(c.outcome for c in report.checkpoints)
+        trips = sorted(c.round_trip for c in report.checkpoints if c.round_trip is not None)
         lines.append(
-            f"  checkpoint {checkpoint.name!r}: {checkpoint.outcome}"
-            + (f" after {_ms(checkpoint.round_trip)}" if checkpoint.round_trip is not None else "")
+            f"  checkpoints: {len(report.checkpoints)} "
+            f"({', '.join(f'{n} {outcome}' for outcome, n in sorted(outcomes.items()))})"
+            + (
+                f", round trip median {_ms(trips[len(trips) // 2])}, max {_ms(trips[-1])}"
+                if trips
+                else ""
+            )
         )
     for clear in report.clears:
         lines.append(
