@@ -109,7 +109,7 @@ class VonageCodec:
         except (ConfigurationError, ValueError) as exc:
             raise error(f"websocket:connected: bad content-type {text!r}: {exc}") from None
         if fmt.encoding is not Encoding.L16:
-            raise error(f"websocket:connected: Vonage streams L16, not {text!r}")
+            raise error(f"websocket:connected: Vonage streams L16, not content-type {text!r}")
         return fmt
 
     # --- receiving ------------------------------------------------------------------------
@@ -221,4 +221,3 @@ class VonageCodec:
         if type(command) is Hangup:
             raise LocalProtocolError("Vonage streams have no hang-up message")
         raise LocalProtocolError(f"not a command: {command!r}")
-
