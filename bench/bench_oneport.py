@@ -257,8 +257,11 @@ async def run(rounds: int) -> dict[str, dict[str, float]]:
         except ImportError:
             print("(hypercorn not installed: skipping the ASGI comparison)")
 
-        for _ in range(rounds):
-            for name, port in targets.items():
+        order = list(targets.items())
+        for round_number in range(rounds):
+            # Rotate who goes first each round, so warm-up and order effects even out.
+            shift = round_number % len(order)
+            for name, port in order[shift:] + order[:shift]:
                 url = f"ws://127.0.0.1:{port}/stream"
                 record(name, "handshakes/s", await handshakes(url, 300))
                 record(name, "GET /answer req/s", await answers(port, 300))
