@@ -169,3 +169,16 @@ def test_unknown_provider_lists_the_known_ones() -> None:
 def test_registry_is_read_only() -> None:
     with pytest.raises(TypeError):
         PROVIDERS["x"] = PlivoCodec  # type: ignore[index]
+
+
+def test_provider_matrix_is_generated_from_the_codecs() -> None:
+    from trio_plivo.protocol._registry import provider_matrix_markdown
+
+    matrix = provider_matrix_markdown()
+    assert "| exotel | `exotel` | 100 ms |" in matrix
+    assert (
+        "| kookoo | `kookoo` | 10 ms | no | detected in audio | in-band tones | in-stream |"
+        in matrix
+    )
+    assert "| plivo | `plivo` | 20 ms | no | events | native | `hangup_client` or close |" in matrix
+    assert "auto" not in matrix

@@ -14,7 +14,7 @@ from .._exceptions import ConfigurationError
 from ._codec import ProviderCodec
 from ._detect import DETECTABLE, DetectingCodec
 
-__all__ = ["ALIASES", "PROVIDERS", "codec_factory_for", "codec_for"]
+__all__ = ["ALIASES", "PROVIDERS", "codec_factory_for", "codec_for", "provider_matrix_markdown"]
 
 CodecFactory = Callable[[], ProviderCodec]
 
@@ -44,3 +44,28 @@ def codec_factory_for(name: str) -> CodecFactory:
 def codec_for(name: str) -> ProviderCodec:
     """A fresh codec (one per stream) for a provider name; see :func:`codec_factory_for`."""
     return codec_factory_for(name)()
+
+
+def provider_matrix_markdown() -> str:
+    """The README's provider matrix, generated from the codecs' own capability flags (so the
+    documentation cannot drift from the code)."""
+
+    def yes(flag: bool, yes_text: str, no_text: str) -> str:
+        return yes_text if flag else no_text
+
+    rows = [
+        "| Provider | `--provider` | Frame | Marks acked on clear | DTMF in | DTMF out | Hang-up |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, factory in PROVIDERS.items():
+        if name == "auto":
+            continue
+        codec = factory()
+        rows.append(
+            f"| {codec.provider} | `{name}` | {codec.frame_ms} ms "
+            f"| {yes(codec.acks_checkpoints_on_clear, 'echoed (ignored)', 'no')} "
+            f"| {yes(codec.has_dtmf_events, 'events', 'detected in audio')} "
+            f"| {yes(codec.supports_dtmf_out, 'native', 'in-band tones')} "
+            f"| {yes(codec.supports_hangup, 'in-stream', '`hangup_client` or close')} |"
+        )
+    return "\n".join(rows)
