@@ -136,6 +136,14 @@ class CallConfig:
             raise ConfigurationError("buffers must hold at least one frame")
 
 
+class _Wake:
+    """Put through the playback channel to wake a sender waiting for audio (cheaper than a
+    cancel scope around every wait)."""
+
+
+_WAKE: Final = _Wake()
+
+
 @attrs.define(eq=False)
 class _Segment:
     """The audio sent since the last mark (or clear): where its playout started, how long."""
@@ -173,7 +181,7 @@ class Call:
         self._mark_names = itertools.count(1)
         self._mark_names_in_use: set[str] = set()
         pieces = max(1, math.ceil(config.playback_buffer_ms / _PIECE_MS))
-        self._play_send, self._play_receive = trio.open_memory_channel[bytes | Mark](pieces)
+        self._play_send, self._play_receive = trio.open_memory_channel[bytes | Mark | _Wake](pieces)
         # Sender-owned state (mutated by clear() too, which runs between the sender's awaits).
         self._items: deque[bytes | Mark] = deque()
         self._head_offset = 0
@@ -184,6 +192,11 @@ class Call:
         self._urgent_sent: list[trio.Event] = []
         self._dtmf_detector: DtmfDetector | None = None
         self._wake: trio.CancelScope | None = None
+        self._waiting_for_audio = False
+        # Per-format constants, set from ``start`` (hot path: no property lookups per chunk).
+        self._sample_bytes = 1
+        self._piece_bytes = 1
+        self._ms_per_byte = 0.0
         self._generation = 0
         self._queued_since_mark_ms = 0.0
         self._clock: PlayoutClock | None = None
@@ -305,8 +318,11 @@ class Call:
         ``play`` returns.
         """
         self._check_open()
-        fmt = self.media_format
         generation = self._generation
+        if sample_rate is None and type(audio) is bytes and audio[:4] != b"RIFF":
+            await self._enqueue_wire(audio, generation)  # the hot path: wire-format frames
+            return
+        fmt = self.media_format
         if isinstance(audio, AsyncIterable):
             encoder = WireEncoder(sample_rate, fmt) if sample_rate is not None else None
             try:
@@ -327,24 +343,25 @@ class Call:
 
     async def _enqueue_wire(self, audio: bytes, generation: int) -> bool:
         """Hand wire-format audio to the sender in pieces; False if a clear intervened."""
-        fmt = self.media_format
-        if len(audio) % fmt.bytes_per_sample:
-            raise LocalProtocolError(f"{len(audio)} bytes is not a whole number of {fmt} samples")
-        if not audio:
+        size = len(audio)
+        if size % self._sample_bytes:
+            raise LocalProtocolError(
+                f"{size} bytes is not a whole number of {self.media_format} samples"
+            )
+        if not size:
             await trio.lowlevel.checkpoint()
             return generation == self._generation
-        piece = fmt.bytes_for(_PIECE_MS)
-        view = memoryview(audio)
-        for offset in range(0, len(audio), piece):
+        piece = self._piece_bytes
+        chunks = (audio,) if size <= piece else _pieces(audio, piece)
+        for chunk in chunks:
             if generation != self._generation:
                 await trio.lowlevel.checkpoint()
                 return False
-            chunk = bytes(view[offset : offset + piece]) if len(audio) > piece else audio
             try:
                 await self._play_send.send(chunk)
             except (trio.ClosedResourceError, trio.BrokenResourceError):
                 raise self._closed_error() from None
-            self._queued_since_mark_ms += fmt.duration_ms(len(chunk))
+            self._queued_since_mark_ms += len(chunk) * self._ms_per_byte
             self._unsent_bytes += len(chunk)
         return True
 
@@ -469,7 +486,10 @@ class Call:
             self._urgent.append(message)
         if sent is not None:
             self._urgent_sent.append(sent)
-        if self._wake is not None:
+        if self._waiting_for_audio:
+            # The sender is blocked in receive(), so the channel is empty: this can't block.
+            self._play_send.send_nowait(_WAKE)
+        elif self._wake is not None:
             self._wake.cancel()
 
     # --- closing --------------------------------------------------------------------------
@@ -650,6 +670,10 @@ class Call:
                 self._tracker.acked(event.name)
             elif isinstance(event, Start):
                 self._start = event
+                fmt = event.media_format
+                self._sample_bytes = fmt.bytes_per_sample
+                self._piece_bytes = fmt.bytes_for(_PIECE_MS)
+                self._ms_per_byte = fmt.duration_ms(1)
                 self._open_recordings(event)
                 if not self._codec.has_dtmf_events:
                     self._dtmf_detector = DtmfDetector(event.media_format.sample_rate)
@@ -674,22 +698,21 @@ class Call:
         send_messages = self._transport.send_messages
         receive_nowait = self._play_receive.receive_nowait
         items = self._items
+        woke_late = False
         try:
             while not self._closing:
                 batch, self._urgent = self._urgent, []
                 sent_events, self._urgent_sent = self._urgent_sent, []
                 now = trio.current_time()
-                backlog = (
-                    bool(items)
-                    or bool(self._remainder)
-                    or self._play_receive.statistics().current_buffer_used > 0
-                )
                 while True:
                     if not items:
                         try:
-                            items.append(receive_nowait())
+                            item = receive_nowait()
                         except (trio.WouldBlock, trio.EndOfChannel):
                             break
+                        if isinstance(item, _Wake):
+                            continue
+                        items.append(item)
                     head = items[0]
                     if type(head) is Mark:
                         if self._remainder:
@@ -697,7 +720,7 @@ class Call:
                                 break
                             frame = bytes(self._remainder) + silence[len(self._remainder) :]
                             self._remainder.clear()
-                            batch.append(self._frame_message(frame, clock, now, backlog))
+                            batch.append(self._frame_message(frame, clock, now, woke_late))
                             continue
                         items.popleft()
                         message = encode(Checkpoint(name=head.name))
@@ -738,7 +761,7 @@ class Call:
                     if self._head_offset >= len(head):
                         items.popleft()
                         self._head_offset = 0
-                    batch.append(self._frame_message(frame, clock, now, backlog))
+                    batch.append(self._frame_message(frame, clock, now, woke_late))
                 # A lone partial frame waits for more audio (a streaming producer's next
                 # chunk) for up to a frame, and never past the point where the provider would
                 # run dry; then it goes out padded with silence.
@@ -750,14 +773,17 @@ class Call:
                 ):
                     frame = bytes(self._remainder) + silence[len(self._remainder) :]
                     self._remainder.clear()
-                    batch.append(self._frame_message(frame, clock, now, backlog))
+                    batch.append(self._frame_message(frame, clock, now, woke_late))
                 if batch:
                     await send_messages(batch)
                 for sent in sent_events:
                     sent.set()
                 if batch:
                     continue
-                await self._wait_for_work(clock, frame_s)
+                deadline = await self._wait_for_work(clock, frame_s)
+                # Woken more than a frame after the frame was due: the scheduler (not the
+                # app) made us late, and a starved provider buffer is our fault.
+                woke_late = trio.current_time() - deadline > frame_s
         except ConnectionClosed as exc:
             self._finish(exc.code, exc.reason)
 
@@ -766,9 +792,9 @@ class Call:
         frame: bytes,
         clock: PlayoutClock,
         now: float,
-        backlog: bool,
+        woke_late: bool,
     ) -> Message:
-        if backlog and clock.starved(now) and clock.play_head != -math.inf:
+        if woke_late and clock.starved(now):
             self._late_frames += 1
         start = clock.frame_sent(now)
         if self._recorder is not None:
@@ -785,7 +811,9 @@ class Call:
     def _partial_deadline(self, clock: PlayoutClock, frame_s: float) -> float:
         return max(clock.play_head - frame_s, self._remainder_since + frame_s)
 
-    async def _wait_for_work(self, clock: PlayoutClock, frame_s: float) -> None:
+    async def _wait_for_work(self, clock: PlayoutClock, frame_s: float) -> float:
+        """Sleep until the next frame is due or new audio / an urgent message arrives;
+        returns the deadline slept towards (``inf``: waited for audio)."""
         items = self._items
         if items:
             deadline = clock.next_send_time()
@@ -793,6 +821,18 @@ class Call:
             deadline = max(self._partial_deadline(clock, frame_s), clock.next_send_time())
         else:
             deadline = math.inf
+        if deadline == math.inf:
+            # Nothing to pace: just wait for audio (or a _WAKE from an urgent message).
+            self._waiting_for_audio = True
+            try:
+                item = await self._play_receive.receive()
+            except (trio.EndOfChannel, trio.ClosedResourceError):
+                await trio.sleep_forever()  # closing: the call's cancel is on its way
+            finally:
+                self._waiting_for_audio = False
+            if not isinstance(item, _Wake):
+                items.append(item)
+            return deadline
         with trio.CancelScope(deadline=deadline) as scope:
             self._wake = scope
             try:
@@ -800,11 +840,13 @@ class Call:
                     await trio.sleep_forever()
                 else:
                     item = await self._play_receive.receive()
-                    items.append(item)
+                    if not isinstance(item, _Wake):
+                        items.append(item)
             except (trio.EndOfChannel, trio.ClosedResourceError):
                 await trio.sleep_forever()  # closing: the call's cancel is on its way
             finally:
                 self._wake = None
+        return deadline
 
 
 #: Event-log names: Plivo's wire names, whichever provider the call speaks.
@@ -824,6 +866,11 @@ _EVENT_NAMES: Final[dict[type, str]] = {
 
 
 _LOG_RENAMES: Final = {"event": "event_name", "ts": "event_ts"}
+
+
+def _pieces(audio: bytes, size: int) -> list[bytes]:
+    view = memoryview(audio)
+    return [bytes(view[offset : offset + size]) for offset in range(0, len(audio), size)]
 
 
 def _safe_file_name(text: str) -> str:
