@@ -70,6 +70,7 @@ from ..protocol import (
     PlayFailed,
     PlivoCodec,
     ProviderCodec,
+    StreamState,
     SendDtmf,
     Start,
     Stop,
@@ -608,6 +609,11 @@ class Call:
                     self._transport_closed = True
                     raise CallClosed(f"closed before start: {exc.reason}", code=exc.code) from None
                 self._handle_message(message)
+                if self._start is None and self._codec.state is StreamState.ENDED:
+                    # The codec gave up on this stream (e.g. provider detection saw a first
+                    # message it cannot place): no start will ever be understood.
+                    await self.aclose(1008, "unrecognised stream protocol")
+                    raise CallClosed("unrecognised stream protocol", code=1008)
         if self._start is None:
             await self.aclose(1008, "no start message")
             raise CallClosed(f"no start message within {self._config.start_timeout} s", code=1008)
@@ -693,7 +699,9 @@ class Call:
         frame_bytes = fmt.bytes_for(frame_ms)
         frame_s = frame_ms / 1000.0
         silence = bytes([_SILENCE[fmt.encoding]]) * frame_bytes
-        clock = self._clock = PlayoutClock(frame_s, self._config.lead_ms / 1000.0)
+        # A provider with long frames (Exotel: 100 ms) needs a lead of at least one frame.
+        lead_s = max(self._config.lead_ms / 1000.0, frame_s)
+        clock = self._clock = PlayoutClock(frame_s, lead_s)
         encode = self._codec.send
         send_messages = self._transport.send_messages
         receive_nowait = self._play_receive.receive_nowait
