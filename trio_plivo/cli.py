@@ -17,6 +17,7 @@ from ._exceptions import ConfigurationError
 from ._format import L16_8K, L16_16K, MULAW_8K
 from .apps import BUILTIN_APPS, load_app
 from .call import CallConfig
+from .protocol import PROVIDERS, codec_factory_for
 from .server import StreamServer
 from .signature import SignatureValidator, signature_headers
 from .testing import CallerAudio, CallReport, FakePlivo, format_report
@@ -37,6 +38,12 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--path", default="/stream")
     p.add_argument("--lead-ms", type=float, default=100.0, help="playback lead (default 100)")
     p.add_argument("--max-calls", type=int, default=None, help="refuse calls beyond this (503)")
+    p.add_argument(
+        "--provider",
+        default="plivo",
+        choices=sorted(PROVIDERS),
+        help="wire protocol of the calls (default plivo; auto: detect from the first message)",
+    )
     p.add_argument("--record-dir", help="record every call to DIR/<call id>.wav (stereo)")
     p.add_argument("--event-log-dir", help="append every call event to DIR/events-DAY.jsonl")
     p.add_argument(
@@ -91,6 +98,7 @@ def _build_server(args: argparse.Namespace) -> StreamServer:
         max_calls=args.max_calls,
         shutdown_grace=args.shutdown_grace,
         signature_validator=validator,
+        codec_factory=codec_factory_for(args.provider),
     )
 
 
@@ -248,6 +256,53 @@ def _run_demo(args: argparse.Namespace) -> int:
     return _print_report(trio.run(_demo, args), args)
 
 
+def _add_connect(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = commands.add_parser(
+        "connect",
+        help="dial a stream server and run APP on each stream (client mode)",
+        description="Connect to URL (the app dials the provider's stream server), run APP on "
+        "every stream that arrives, and reconnect with exponential backoff.",
+    )
+    p.add_argument("url", metavar="URL")
+    p.add_argument("app", metavar="APP")
+    p.add_argument("--provider", default="auto", choices=sorted(PROVIDERS))
+    p.add_argument("--no-reconnect", action="store_true", help="one stream, then exit")
+    p.add_argument("--max-attempts", type=int, default=None, help="give up after N failures")
+    p.add_argument(
+        "--backoff",
+        type=float,
+        nargs=3,
+        default=(0.5, 30.0, 0.2),
+        metavar=("INITIAL", "MAX", "JITTER"),
+    )
+    p.add_argument("--header", action="append", default=[], metavar="NAME:VALUE")
+    p.set_defaults(run=_run_connect)
+
+
+def _run_connect(args: argparse.Namespace) -> int:
+    from .client import connect
+
+    headers = []
+    for item in args.header:
+        name, sep, value = item.partition(":")
+        if not sep:
+            raise ConfigurationError(f"--header wants NAME:VALUE, got {item!r}")
+        headers.append((name.strip(), value.strip()))
+    trio.run(
+        partial(
+            connect,
+            args.url,
+            load_app(args.app),
+            codec=args.provider,
+            reconnect=not args.no_reconnect,
+            max_attempts=args.max_attempts,
+            backoff=tuple(args.backoff),
+            headers=headers,
+        )
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trio-plivo", description="Trio-native phone-call audio streams."
@@ -257,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(commands)
     _add_simulate(commands)
     _add_demo(commands)
+    _add_connect(commands)
     return parser
 
 

@@ -70,11 +70,11 @@ from ..protocol import (
     PlayFailed,
     PlivoCodec,
     ProviderCodec,
-    StreamState,
     SendDtmf,
     Start,
     Stop,
     StreamError,
+    StreamState,
     UnknownEvent,
     UnmuteStream,
 )

@@ -6,6 +6,7 @@ httpx; a test enforces it.
 
 from ._codec import ProviderCodec, StreamState
 from ._converter import parse_extra_headers, unstructure_inbound
+from ._detect import DetectingCodec
 from ._events import (
     Checkpoint,
     ClearAudio,
@@ -26,9 +27,26 @@ from ._events import (
     UnknownEvent,
     UnmuteStream,
 )
+from ._registry import PROVIDERS, codec_factory_for, codec_for
+from .exotel import ExotelCodec
+from .kookoo import KooKooCodec
 from .plivo import PlivoCodec
+from .signalwire import SignalWireCodec
+from .telnyx import TelnyxCodec
+from .twilio import TwilioCodec
+from .vonage import VonageCodec
 
 __all__ = [
+    "PROVIDERS",
+    "DetectingCodec",
+    "ExotelCodec",
+    "KooKooCodec",
+    "SignalWireCodec",
+    "TelnyxCodec",
+    "TwilioCodec",
+    "VonageCodec",
+    "codec_factory_for",
+    "codec_for",
     "Checkpoint",
     "ClearAudio",
     "ClearedAudio",
