@@ -18,7 +18,7 @@ from trio_plivo.server import StreamServer
 from trio_plivo.signature import SignatureValidator, signature_headers
 from trio_plivo.testing import CallerAudio, FakePlivo
 from trio_plivo.web import PlivoFront
-from trio_plivo.ws import WebSocketHandshakeError, connect_websocket
+from trio_plivo.ws import HTTPResponse, WebSocketHandshakeError, connect_websocket
 
 
 def recording_app(calls: list[str]):
@@ -146,3 +146,20 @@ async def test_many_calls_through_the_front(nursery) -> None:
                 calls.start_soon(FakePlivo(audio=CallerAudio.silence(0.1)).run_url, url)
     assert front.server.total_calls == 5
     front.shutdown()
+
+
+async def test_the_peer_address_survives_the_front() -> None:
+    seen: list[object] = []
+
+    def remember(request):
+        seen.append(request.remote)
+        return HTTPResponse(200, b"ok")
+
+    front = PlivoFront(StreamServer(recording_app([]), http_routes=[remember]))
+    with trio.fail_after(10):
+        async with running(front):
+            with pytest.raises(WebSocketHandshakeError):  # answered with plain HTTP 200
+                await connect_websocket(f"ws://127.0.0.1:{front.port}/stream")
+    assert len(seen) == 1
+    assert seen[0] is not None
+    assert seen[0][0] == "127.0.0.1"

@@ -143,9 +143,12 @@ async def _send_bytes(stream: trio.abc.Stream, chunks: list[bytes]) -> None:
 
 
 def _remote_address(stream: trio.abc.Stream) -> tuple[str, int] | None:
-    transport: trio.abc.Stream = stream
-    if isinstance(transport, trio.SSLStream):
-        transport = transport.transport_stream
+    transport: object = stream
+    # Unwrap TLS, and wrappers such as the one-port front's replay stream, down to the socket.
+    for _ in range(4):
+        if isinstance(transport, trio.SocketStream):
+            break
+        transport = getattr(transport, "transport_stream", None)
     if not isinstance(transport, trio.SocketStream):
         return None
     try:
