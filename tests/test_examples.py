@@ -6,7 +6,10 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from trio_plivo import MULAW_8K
+import numpy as np
+import pytest
+
+from trio_plivo import L16_8K, L16_16K, MULAW_8K
 from trio_plivo.testing import CallerAudio, FakePlivo, run_handler
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -58,3 +61,17 @@ async def test_play_wav_example_into_a_mulaw_call(autojump_clock) -> None:
     assert report.violations == ()
     assert [c.outcome for c in report.checkpoints] == ["played"] * len(play_wav.sentences(wav))
     assert abs(report.counts.audio_received_seconds - wav.duration) < 0.03
+
+
+@pytest.mark.parametrize("fmt", [MULAW_8K, L16_8K, L16_16K], ids=str)
+async def test_builtin_echo_works_unchanged_for_every_plivo_format(autojump_clock, fmt) -> None:
+    from trio_plivo.apps import echo
+
+    caller = CallerAudio.demo()
+    report = await run_handler(echo, FakePlivo(format=fmt, audio=caller, dtmf=[("5", 1.0)]))
+    assert report.violations == ()  # contentType/sampleRate match the stream every time
+    assert report.counts.play_audio_received == report.counts.media_sent
+    assert [c.outcome for c in report.checkpoints] == ["played"]
+    # what the caller heard is what they said, one echo later
+    heard = np.frombuffer(report.heard, "<i2").astype(np.int32)
+    assert np.abs(heard).max() > 1000
