@@ -213,3 +213,14 @@ def test_plot_without_matplotlib_is_a_clear_error(capsys: pytest.CaptureFixture[
     code = main(["loadtest", "ws://127.0.0.1:9/", "--calls", "1", "--plot", "x.png"])
     assert code == 2
     assert "pip install 'trio-plivo[plot]'" in capsys.readouterr().err
+
+
+def test_plot_writes_a_png(tmp_path: object) -> None:
+    pytest.importorskip("matplotlib")
+    from trio_plivo.testing._loadtest_report import write_plot
+
+    report = WorkerReport(calls=1, calls_ok=1, rtts=[0.01, 0.02], gaps=[0.0, 0.004])
+    path = f"{tmp_path}/report.png"
+    write_plot(LoadtestResult("ws://x", 1, 1.0, report), path)
+    with open(path, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"

@@ -184,10 +184,15 @@ class Progress:
 
 def _progress_line(progress: Progress, calls: int, elapsed: float) -> str:
     connected, sent, received, p99 = progress.totals()
-    p99_text = "  -  " if math.isnan(p99) else f"{p99:.0f} ms"
+    if math.isnan(p99):
+        p99_text = "-"
+    elif p99 >= Progress.BUCKETS:
+        p99_text = f">= {Progress.BUCKETS - 1} ms"
+    else:
+        p99_text = f"<= {p99:.0f} ms"
     return (
         f"[{elapsed:4.0f}s] calls connected {connected}/{calls}  frames sent {sent} "
-        f"received {received}  echo p99 so far <= {p99_text}"
+        f"received {received}  echo p99 so far {p99_text}"
     )
 
 
