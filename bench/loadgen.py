@@ -29,109 +29,38 @@ Only ever point this at 127.0.0.1.
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
-import multiprocessing
 import os
 import re
 import selectors
 import shlex
 import shutil
 import socket
-import struct
 import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import numpy as np
-import orjson
 import trio
 
-from trio_plivo import ConnectionClosed
+from trio_plivo.testing._loadtest import media_message, pool_map, run_loadtest, split
+from trio_plivo.testing._loadtest_report import LoadtestResult
 from trio_plivo.ws import WebSocket, connect_websocket
 
-FRAME_SECONDS = 0.02
-FRAME_BYTES = 160  # 20 ms of µ-law at 8 kHz
-HEADER = struct.Struct("!IH")  # frame counter, call tag: 6 bytes = exactly 8 base64 chars
-# µ-law silence after the header; base64 of an aligned prefix + tail = base64 of the whole.
-PAYLOAD_TAIL = base64.b64encode(b"\xff" * (FRAME_BYTES - HEADER.size)).decode()
-PAYLOAD_KEY = '"payload":"'
 P99_LIMIT = 0.200
-LATENESS_LIMIT = 0.050  # generator schedule lateness p99 above this: result not trusted
-
-
-def frame_payload(counter: int, tag: int) -> str:
-    return base64.b64encode(HEADER.pack(counter, tag & 0xFFFF)).decode() + PAYLOAD_TAIL
-
-
-def read_payload_header(message: str | bytes) -> tuple[int, int] | None:
-    """(counter, tag) from a ``media`` echo or a ``playAudio`` reply; ``None`` for others."""
-    text = message if isinstance(message, str) else message.decode()
-    at = text.find(PAYLOAD_KEY)
-    if at < 0:
-        return None
-    at += len(PAYLOAD_KEY)
-    counter, tag = HEADER.unpack(base64.b64decode(text[at : at + 8]))
-    return counter, tag
-
-
-def start_message(call_id: str, stream_id: str) -> str:
-    start = {
-        "callId": call_id,
-        "streamId": stream_id,
-        "accountId": "MAXXXXXXXXXXXXXXXXXX",
-        "tracks": ["inbound"],
-        "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000},
-    }
-    message = {"event": "start", "sequenceNumber": 1, "start": start, "extra_headers": ""}
-    return orjson.dumps(message).decode()
-
-
-def media_message(stream_id: str, counter: int, tag: int, timestamp_ms: int) -> str:
-    """A Plivo ``media`` frame (protocols.md §1.2.2). Built with an f-string, not a JSON
-    encoder: the generator has to stay cheaper per frame than the server it measures."""
-    return (
-        f'{{"event":"media","sequenceNumber":{counter + 2},"streamId":"{stream_id}",'
-        f'"media":{{"track":"inbound","timestamp":"{timestamp_ms}","chunk":{counter + 1},'
-        f'"payload":"{frame_payload(counter, tag)}"}},"extra_headers":""}}'
-    )
 
 
 # ------------------------------------------------------------------ results
 
 
 @dataclass
-class RealtimeResult:
-    """Merged outcome of a real-time run."""
+class RealtimeResult(LoadtestResult):
+    """Merged outcome of a real-time run (the package's result plus sweep verdicts)."""
 
-    calls: int
-    duration: float
-    rtts: np.ndarray = field(repr=False)  # seconds, frames sent at full load only
-    lateness: np.ndarray = field(repr=False)  # seconds, generator schedule lateness
-    sent: int = 0
-    received: int = 0
-    connect_errors: int = 0
-    mismatched: int = 0  # replies whose tag names another call: never acceptable
     foreign_share: float = 0.0  # share of a benchmark core other processes used (sweep only)
-
-    @property
-    def lost(self) -> int:
-        return self.sent - self.received
-
-    def rtt(self, q: float) -> float:
-        return float(np.percentile(self.rtts, q)) if self.rtts.size else float("nan")
-
-    @property
-    def lateness_p99(self) -> float:
-        return float(np.percentile(self.lateness, 99)) if self.lateness.size else float("nan")
-
-    @property
-    def generator_ok(self) -> bool:
-        return self.lateness_p99 <= LATENESS_LIMIT
 
     @property
     def trusted(self) -> bool:
@@ -142,7 +71,7 @@ class RealtimeResult:
     def passed(self) -> bool:
         return (
             self.trusted
-            and self.lost == 0
+            and self.sent - self.received == 0
             and self.connect_errors == 0
             and self.mismatched == 0
             and self.rtt(99) <= P99_LIMIT
@@ -152,7 +81,7 @@ class RealtimeResult:
         return (
             f"{self.calls:5d} calls: rtt p50 {self.rtt(50) * 1e3:7.1f} ms  "
             f"p99 {self.rtt(99) * 1e3:7.1f} ms  max {self.rtt(100) * 1e3:7.1f} ms  "
-            f"lost {self.lost}/{self.sent}  connect errors {self.connect_errors}  "
+            f"lost {self.sent - self.received}/{self.sent}  connect errors {self.connect_errors}  "
             f"gen lateness p99 {self.lateness_p99 * 1e3:5.1f} ms"
             + ("" if self.generator_ok else "  [GENERATOR OVERLOADED]")
             + (
@@ -165,26 +94,8 @@ class RealtimeResult:
 
 @dataclass
 class _WorkerReport:
-    rtts: list[float] = field(default_factory=list)
-    lateness: list[float] = field(default_factory=list)
-    sent: int = 0
-    received: int = 0
-    connect_errors: int = 0
-    mismatched: int = 0
-    echoes: int = 0  # flood
-    window_echoes: int = 0  # flood, after warm-up
-
-
-@dataclass(frozen=True)
-class _RealtimeJob:
-    url: str
-    calls: int
-    first_tag: int
-    duration: float
-    ramp: float
-    settle: float
-    grace: float
-    cpus: frozenset[int] | None
+    echoes: int = 0
+    window_echoes: int = 0  # after warm-up
 
 
 @dataclass(frozen=True)
@@ -200,142 +111,6 @@ class _FloodJob:
 # ---------------------------------------------------------------- real time
 
 
-SLOTS = 20  # 1 ms phase slots per 20 ms frame period
-
-
-@dataclass(eq=False)
-class _Call:
-    """One simulated call; its frames are sent by the worker's ticker in its phase slot."""
-
-    ws: WebSocket
-    tag: int
-    stream_id: str
-    frames: int  # how many media frames this call sends
-    send_times: list[float]
-    counted: list[bool]
-    sent: int = 0
-    received: int = 0
-    done: bool = False  # hung up: the ticker skips it
-
-
-async def _ticker(
-    slots: list[list[_Call]],
-    start: float,
-    full_load_at: float,
-    end_at: float,
-    report: _WorkerReport,
-) -> None:
-    """Send every call's frames on time. One timer wake-up per millisecond, not one per frame:
-    the generator must stay much cheaper than the server it measures."""
-    tick = 0
-    while True:
-        due = start + tick * (FRAME_SECONDS / SLOTS)
-        if due >= end_at:
-            return
-        await trio.sleep_until(due)
-        for call in slots[tick % SLOTS]:
-            if call.done or call.sent >= call.frames:
-                continue
-            now = trio.current_time()
-            i = call.sent
-            if due >= full_load_at:
-                report.lateness.append(now - due)
-                call.counted[i] = True
-            call.send_times[i] = now
-            call.sent += 1
-            try:
-                await call.ws.send_message(
-                    media_message(call.stream_id, i, call.tag, int(now * 1e3))
-                )
-            except ConnectionClosed:
-                call.done = True
-        tick += 1
-
-
-async def _one_call(
-    job: _RealtimeJob,
-    tag: int,
-    connect_at: float,
-    end_at: float,
-    slots: list[list[_Call]],
-    report: _WorkerReport,
-) -> None:
-    await trio.sleep_until(connect_at)
-    try:
-        ws = await connect_websocket(job.url, connect_timeout=10)
-    except Exception:  # counted and reported, never hidden
-        report.connect_errors += 1
-        return
-    stream_id = str(uuid.uuid4())
-    # Frames from the first slot occurrence after now until end_at.
-    frames = max(0, int((end_at - trio.current_time()) / FRAME_SECONDS) - 1)
-    call = _Call(ws, tag, stream_id, frames, [0.0] * frames, [False] * frames)
-    try:
-        await ws.send_message(start_message(str(uuid.uuid4()), stream_id))
-        slots[tag % SLOTS].append(call)
-        with trio.move_on_at(end_at + job.grace):
-            while call.received < frames:
-                header = read_payload_header(await ws.receive_message())
-                if header is None:
-                    continue
-                counter, got_tag = header
-                if got_tag != tag & 0xFFFF or counter >= frames:
-                    report.mismatched += 1
-                    continue
-                if call.counted[counter]:
-                    report.rtts.append(trio.current_time() - call.send_times[counter])
-                call.received += 1
-    except ConnectionClosed:
-        # The server hung up: every frame of the call not echoed counts as lost, also the
-        # ones the ticker could no longer send.
-        call.sent = call.frames
-    finally:
-        call.done = True
-        report.sent += call.sent
-        report.received += call.received
-        with trio.move_on_after(2) as scope:
-            scope.shield = True
-            await ws.aclose()
-
-
-async def _realtime_worker(job: _RealtimeJob) -> _WorkerReport:
-    report = _WorkerReport()
-    base = trio.current_time() + 0.2
-    # Statistics start once every call is connected and the handshake burst has settled.
-    full_load_at = base + job.ramp + job.settle
-    end_at = full_load_at + job.duration
-    slots: list[list[_Call]] = [[] for _ in range(SLOTS)]
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(_ticker, slots, base, full_load_at, end_at, report)
-        for i in range(job.calls):
-            connect_at = base + job.ramp * i / max(1, job.calls)
-            nursery.start_soon(_one_call, job, job.first_tag + i, connect_at, end_at, slots, report)
-    return report
-
-
-def _run_realtime_job(job: _RealtimeJob) -> _WorkerReport:
-    if job.cpus:
-        os.sched_setaffinity(0, job.cpus)
-    return trio.run(_realtime_worker, job)
-
-
-def _split(total: int, parts: int) -> Iterator[tuple[int, int]]:
-    """(offset, count) for ``parts`` near-equal shares of ``total``."""
-    offset = 0
-    for p in range(parts):
-        count = total // parts + (1 if p < total % parts else 0)
-        yield offset, count
-        offset += count
-
-
-def _pool_map(function: object, jobs: Sequence[object]) -> list[_WorkerReport]:
-    if len(jobs) == 1:
-        return [function(jobs[0])]  # type: ignore[operator]
-    method = "fork" if sys.platform == "linux" else "spawn"
-    with multiprocessing.get_context(method).Pool(len(jobs)) as pool:
-        return pool.map(function, jobs)  # type: ignore[arg-type]
-
-
 def run_realtime(
     url: str,
     calls: int,
@@ -347,25 +122,22 @@ def run_realtime(
     workers: int = 1,
     cpus: set[int] | None = None,
 ) -> RealtimeResult:
-    """``calls`` simulated real-time callers: connections spread over ``ramp`` s, then
+    """``calls`` simulated real-time callers (:func:`trio_plivo.testing._loadtest.run_loadtest`
+    without the DTMF, so bare echo servers compare): connections spread over ``ramp`` s, then
     ``settle`` s unmeasured, then ``duration`` s measured (loss is counted throughout)."""
-    jobs = [
-        _RealtimeJob(
-            url, count, offset, duration, ramp, settle, grace, frozenset(cpus) if cpus else None
-        )
-        for offset, count in _split(calls, workers)
-        if count
-    ]
-    reports = _pool_map(_run_realtime_job, jobs)
-    return RealtimeResult(
-        calls=calls,
+    result = run_loadtest(
+        url,
+        calls,
         duration=duration,
-        rtts=np.array([x for r in reports for x in r.rtts]),
-        lateness=np.array([x for r in reports for x in r.lateness]),
-        sent=sum(r.sent for r in reports),
-        received=sum(r.received for r in reports),
-        connect_errors=sum(r.connect_errors for r in reports),
-        mismatched=sum(r.mismatched for r in reports),
+        ramp=ramp,
+        settle=settle,
+        grace=grace,
+        processes=workers,
+        dtmf=None,
+        cpus=cpus,
+    )
+    return RealtimeResult(
+        result.url, result.calls, result.duration, result.report, result.processes, result.ramp
     )
 
 
@@ -439,10 +211,10 @@ def run_flood(
     frozen = frozenset(cpus) if cpus else None
     jobs = [
         _FloodJob(url, count, window, duration, warmup, frozen)
-        for _, count in _split(connections, workers)
+        for _, count in split(connections, workers)
         if count
     ]
-    reports = _pool_map(_run_flood_job, jobs)
+    reports = pool_map(_run_flood_job, jobs)
     return FloodResult(
         connections,
         duration,

@@ -1,0 +1,226 @@
+"""``trio-plivo loadtest``: the real-time generator against the echo app, and its statistics."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from collections import Counter
+
+import pytest
+import trio
+
+from trio_plivo.apps import echo
+from trio_plivo.cli import build_parser, main
+from trio_plivo.server import StreamServer
+from trio_plivo.testing._loadtest import (
+    Progress,
+    _acknowledge,
+    _audio_seconds,
+    _Call,
+    media_message,
+    read_payload_header,
+    run_loadtest_async,
+    split,
+)
+from trio_plivo.testing._loadtest_report import (
+    LoadtestResult,
+    WorkerReport,
+    audible_gaps,
+    merge_reports,
+    percentile,
+)
+
+#: The ``--json`` schema documented in the README ("Load testing").
+JSON_KEYS = {
+    "url",
+    "calls",
+    "processes",
+    "duration_s",
+    "ramp_s",
+    "calls_connected",
+    "calls_ok",
+    "calls_failed",
+    "frames_sent",
+    "frames_received",
+    "lost_frames",
+    "echo",
+    "latency_ms",
+    "gap_ms",
+    "first_audio_ms",
+    "checkpoint_ms",
+    "errors",
+    "generator",
+}
+
+
+async def test_three_calls_against_the_echo_app() -> None:
+    server = StreamServer(echo)
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(server.serve, "127.0.0.1", 0)
+            url = f"ws://127.0.0.1:{server.port}{server.path}"
+            result = await run_loadtest_async(url, 3, duration=1.5, ramp=0.1, settle=0.2)
+            server.shutdown()
+    report = result.report
+    assert report.connected == 3
+    assert report.calls_ok == 3
+    assert report.sent > 3 * 1.5 / 0.02  # at least the measured window, every call
+    assert report.received == report.sent  # every frame echoed
+    assert result.lost == 0
+    assert not report.errors
+    assert len(report.first_audio) == 3
+    # DTMF 5 mid-call -> the echo app's checkpoint -> acknowledged once per call.
+    assert len(report.checkpoints) == 3
+    assert all(0 <= c < 1.0 for c in report.checkpoints)
+    data = json.loads(json.dumps(result.to_dict()))
+    assert set(data) == JSON_KEYS
+    assert data["echo"] is True
+    assert data["lost_frames"] == 0
+    assert data["calls_ok"] == 3 and data["calls_failed"] == 0
+    assert set(data["latency_ms"]) == {"p50", "p95", "p99", "max", "count"}
+    assert set(data["gap_ms"]) == {"p50", "p90", "p99", "max", "count"}
+    assert set(data["first_audio_ms"]) == {"p50", "p99", "count"}
+    assert data["checkpoint_ms"]["count"] == 3
+    assert set(data["generator"]) == {"lateness_p99_ms", "lateness_max_ms", "behind"}
+    assert "checkpoint ms" in result.format_summary()
+
+
+class _RecordingWebSocket:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send_message(self, message: str) -> None:
+        self.sent.append(message)
+
+
+async def test_checkpoint_is_acknowledged_when_its_audio_has_played(autojump_clock) -> None:
+    ws = _RecordingWebSocket()
+    call = _Call(ws, 1, "s-1", 10, [0.0] * 10, [False] * 10, -1)  # type: ignore[arg-type]
+    now = trio.current_time()
+    call.playout_end = now + 0.3  # 300 ms of received audio still to play
+    report = WorkerReport()
+    await _acknowledge(call, "dtmf-5", now, report)
+    assert report.checkpoints == [pytest.approx(0.3)]
+    (message,) = ws.sent
+    assert json.loads(message) == {
+        "event": "playedStream",
+        "sequenceNumber": 2,
+        "streamId": "s-1",
+        "name": "dtmf-5",
+    }
+
+
+async def test_checkpoint_after_played_audio_is_acknowledged_at_once(autojump_clock) -> None:
+    ws = _RecordingWebSocket()
+    call = _Call(ws, 1, "s-1", 10, [0.0] * 10, [False] * 10, -1)  # type: ignore[arg-type]
+    now = trio.current_time()
+    call.playout_end = now - 1.0
+    report = WorkerReport()
+    await _acknowledge(call, "x", now, report)
+    assert report.checkpoints == [0.0]
+
+
+def test_audible_gaps_subtract_a_frame_floor_at_zero_and_skip_silences() -> None:
+    times = [0.0, 0.02, 0.05, 0.06, 1.0, 1.02, 1.52]
+    # deltas .02 .03 .01 (.94 silence) .02 (.50 silence)
+    assert audible_gaps(times) == pytest.approx([0.0, 0.01, 0.0, 0.0])
+    assert audible_gaps([1.0]) == []
+    assert audible_gaps([]) == []
+
+
+def test_percentile_and_empty() -> None:
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
+    assert percentile([1.0, 2.0, 3.0], 100) == 3.0
+    assert math.isnan(percentile([], 99))
+
+
+def test_merge_reports_sums_counts_and_joins_samples() -> None:
+    a = WorkerReport(calls=2, connected=2, calls_ok=1, sent=10, received=9, rtts=[0.1])
+    a.errors["connect"] += 1
+    b = WorkerReport(calls=3, connected=3, calls_ok=3, sent=5, received=5, rtts=[0.2, 0.3])
+    b.errors.update({"connect": 2, "mismatched": 1})
+    b.checkpoints.append(0.05)
+    merged = merge_reports([a, b])
+    assert (merged.calls, merged.connected, merged.calls_ok) == (5, 5, 4)
+    assert (merged.sent, merged.received) == (15, 14)
+    assert merged.rtts == [0.1, 0.2, 0.3]
+    assert merged.checkpoints == [0.05]
+    assert merged.errors == Counter({"connect": 3, "mismatched": 1})
+    result = LoadtestResult("ws://x", 5, 1.0, merged)
+    assert result.lost == 1
+    assert result.connect_errors == 3 and result.mismatched == 1
+    assert result.to_dict()["calls_failed"] == 1
+
+
+def test_no_echo_means_no_latency_and_no_loss() -> None:
+    result = LoadtestResult("ws://x", 1, 1.0, WorkerReport(calls=1, calls_ok=1, sent=50))
+    data = result.to_dict()
+    assert data["echo"] is False
+    assert data["latency_ms"] is None
+    assert data["lost_frames"] == 0
+    assert "does not echo" in result.format_summary()
+
+
+def test_a_late_generator_is_flagged_prominently() -> None:
+    report = WorkerReport(calls=1, calls_ok=1, lateness=[0.001] * 90 + [0.2] * 10)
+    result = LoadtestResult("ws://x", 1, 1.0, report)
+    assert not result.generator_ok
+    assert result.to_dict()["generator"]["behind"] is True
+    assert result.format_summary().startswith("!! GENERATOR FELL BEHIND")
+    on_time = LoadtestResult("ws://x", 1, 1.0, WorkerReport(lateness=[0.001] * 100))
+    assert on_time.to_dict()["generator"]["behind"] is False
+
+
+def test_payload_header_round_trip_and_audio_length() -> None:
+    message = media_message("s", 1234, 70000, 5, sequence=9)
+    assert read_payload_header(message) == (1234, 70000 & 0xFFFF)
+    assert read_payload_header('{"event":"checkpoint","name":"x"}') is None
+    at = message.index('"payload":"') + len('"payload":"')
+    assert _audio_seconds(message, at) == pytest.approx(0.02)
+    assert json.loads(message)["sequenceNumber"] == 9
+
+
+def test_split_shares() -> None:
+    assert list(split(10, 3)) == [(0, 4), (4, 3), (7, 3)]
+    assert list(split(1, 2)) == [(0, 1), (1, 0)]
+
+
+def test_progress_totals_over_workers() -> None:
+    progress = Progress(2)
+    assert math.isnan(progress.totals()[3])
+    one = WorkerReport(connected=2, live_sent=100, live_received=98)
+    two = WorkerReport(connected=1, live_sent=50, live_received=50)
+    progress.publish(0, one, [0.0015] * 99 + [0.0405])
+    progress.publish(1, two, [])
+    connected, sent, received, p99 = progress.totals()
+    assert (connected, sent, received) == (3, 150, 148)
+    assert p99 == 2.0  # 99 of 100 samples fall in the 1-2 ms bucket
+    progress.publish(1, two, [0.5] * 100)
+    assert progress.totals()[3] == 501.0
+
+
+def test_cli_parses_loadtest_options() -> None:
+    args = build_parser().parse_args(
+        ["loadtest", "ws://h/s", "--calls", "7", "--duration", "3", "--processes", "2", "--json"]
+    )
+    assert (args.calls, args.duration, args.processes, args.ramp) == (7, 3.0, 2, 1.0)
+    assert args.json and args.plot is None
+
+
+@pytest.mark.skipif(importlib.util.find_spec("matplotlib") is not None, reason="has matplotlib")
+def test_plot_without_matplotlib_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["loadtest", "ws://127.0.0.1:9/", "--calls", "1", "--plot", "x.png"])
+    assert code == 2
+    assert "pip install 'trio-plivo[plot]'" in capsys.readouterr().err
+
+
+def test_plot_writes_a_png(tmp_path: object) -> None:
+    pytest.importorskip("matplotlib")
+    from trio_plivo.testing._loadtest_report import write_plot
+
+    report = WorkerReport(calls=1, calls_ok=1, rtts=[0.01, 0.02], gaps=[0.0, 0.004])
+    path = f"{tmp_path}/report.png"
+    write_plot(LoadtestResult("ws://x", 1, 1.0, report), path)
+    with open(path, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,280 @@
+"""Load-test results: per-worker raw measurements, merging, statistics, text/JSON/plot output.
+
+Pure functions and plain data only (no I/O apart from :func:`write_plot`), so worker
+processes can pickle their :class:`WorkerReport` back to the parent.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "GAP_SILENCE",
+    "LATENESS_LIMIT",
+    "LoadtestResult",
+    "WorkerReport",
+    "audible_gaps",
+    "merge_reports",
+    "percentile",
+]
+
+FRAME_SECONDS = 0.02
+#: A pause at least this long between received frames is a silence, not an audible gap.
+GAP_SILENCE = 0.5
+#: Generator schedule lateness p99 above this: the generator, not the server, fell behind.
+LATENESS_LIMIT = 0.050
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def percentile(values: Sequence[float] | FloatArray, q: float) -> float:
+    """The ``q``-th percentile (0-100) of ``values``; NaN when there are none."""
+    array = np.asarray(values, dtype=np.float64)
+    return float(np.percentile(array, q)) if array.size else math.nan
+
+
+def audible_gaps(
+    receive_times: Sequence[float] | FloatArray,
+    *,
+    frame: float = FRAME_SECONDS,
+    silence: float = GAP_SILENCE,
+) -> list[float]:
+    """Audible gaps of one call: for each pair of consecutive received audio frames, the time
+    between them minus one frame (``frame`` s), floored at 0. Pauses of ``silence`` s or more
+    are the app being quiet on purpose and are left out."""
+    times = np.asarray(receive_times, dtype=np.float64)
+    if times.size < 2:
+        return []
+    deltas = np.diff(times)
+    deltas = deltas[deltas < silence]
+    return [float(x) for x in np.maximum(deltas - frame, 0.0)]
+
+
+@dataclass
+class WorkerReport:
+    """Raw measurements of one worker (one ``trio.run``); all times in seconds."""
+
+    calls: int = 0
+    connected: int = 0
+    calls_ok: int = 0
+    sent: int = 0
+    received: int = 0
+    rtts: list[float] = field(default_factory=list)  # echo latency, frames sent at full load
+    lateness: list[float] = field(default_factory=list)  # generator schedule lateness
+    gaps: list[float] = field(default_factory=list)  # audible gaps, all calls
+    first_audio: list[float] = field(default_factory=list)  # start sent -> first playAudio
+    checkpoints: list[float] = field(default_factory=list)  # checkpoint received -> ack sent
+    errors: Counter[str] = field(default_factory=Counter)
+    # Live counters for the progress display (updated on the hot path, cheap ints).
+    live_sent: int = 0
+    live_received: int = 0
+
+
+def merge_reports(reports: Iterable[WorkerReport]) -> WorkerReport:
+    """One report holding every worker's measurements (counts summed, samples joined)."""
+    merged = WorkerReport()
+    for r in reports:
+        merged.calls += r.calls
+        merged.connected += r.connected
+        merged.calls_ok += r.calls_ok
+        merged.sent += r.sent
+        merged.received += r.received
+        merged.rtts += r.rtts
+        merged.lateness += r.lateness
+        merged.gaps += r.gaps
+        merged.first_audio += r.first_audio
+        merged.checkpoints += r.checkpoints
+        merged.errors.update(r.errors)
+        merged.live_sent += r.live_sent
+        merged.live_received += r.live_received
+    return merged
+
+
+def _ms(value: float) -> float | None:
+    return None if math.isnan(value) else round(value * 1e3, 3)
+
+
+def _stats(values: FloatArray, qs: Sequence[tuple[str, float]]) -> dict[str, Any] | None:
+    if not values.size:
+        return None
+    out: dict[str, Any] = {name: _ms(percentile(values, q)) for name, q in qs}
+    out["count"] = int(values.size)
+    return out
+
+
+def _array(values: Sequence[float]) -> FloatArray:
+    return np.asarray(values, dtype=np.float64)
+
+
+@dataclass
+class LoadtestResult:
+    """Merged outcome of a load test. ``to_dict`` is the ``--json`` schema (README)."""
+
+    url: str
+    calls: int
+    duration: float
+    report: WorkerReport = field(repr=False)
+    processes: int = 1
+    ramp: float = 1.0
+
+    # --- the numbers bench/loadgen.py relies on --------------------------------------------
+
+    @property
+    def rtts(self) -> FloatArray:
+        return _array(self.report.rtts)
+
+    @property
+    def lateness(self) -> FloatArray:
+        return _array(self.report.lateness)
+
+    @property
+    def sent(self) -> int:
+        return self.report.sent
+
+    @property
+    def received(self) -> int:
+        return self.report.received
+
+    @property
+    def lost(self) -> int:
+        """Frames sent that never came back (meaningful when the app echoes)."""
+        return self.sent - self.received if self.echoes else 0
+
+    @property
+    def echoes(self) -> bool:
+        """Whether the app echoed anything back (latency and loss are only defined then)."""
+        return self.received > 0
+
+    @property
+    def connect_errors(self) -> int:
+        return self.report.errors["connect"]
+
+    @property
+    def mismatched(self) -> int:
+        return self.report.errors["mismatched"]
+
+    def rtt(self, q: float) -> float:
+        return percentile(self.report.rtts, q)
+
+    @property
+    def lateness_p99(self) -> float:
+        return percentile(self.report.lateness, 99)
+
+    @property
+    def generator_ok(self) -> bool:
+        """The generator kept to its schedule (lateness p99 <= 50 ms)."""
+        return not self.lateness_p99 > LATENESS_LIMIT
+
+    # --- output ---------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` object; latencies in milliseconds, ``null`` where not measured."""
+        r = self.report
+        late = self.lateness
+        return {
+            "url": self.url,
+            "calls": self.calls,
+            "processes": self.processes,
+            "duration_s": self.duration,
+            "ramp_s": self.ramp,
+            "calls_connected": r.connected,
+            "calls_ok": r.calls_ok,
+            "calls_failed": self.calls - r.calls_ok,
+            "frames_sent": r.sent,
+            "frames_received": r.received,
+            "lost_frames": self.lost,
+            "echo": self.echoes,
+            "latency_ms": _stats(self.rtts, [("p50", 50), ("p95", 95), ("p99", 99), ("max", 100)]),
+            "gap_ms": _stats(_array(r.gaps), [("p50", 50), ("p90", 90), ("p99", 99), ("max", 100)]),
+            "first_audio_ms": _stats(_array(r.first_audio), [("p50", 50), ("p99", 99)]),
+            "checkpoint_ms": _stats(
+                _array(r.checkpoints), [("p50", 50), ("p99", 99), ("max", 100)]
+            ),
+            "errors": dict(sorted(r.errors.items())),
+            "generator": {
+                "lateness_p99_ms": _ms(self.lateness_p99),
+                "lateness_max_ms": _ms(percentile(late, 100)),
+                "behind": not self.generator_ok,
+            },
+        }
+
+    def format_summary(self) -> str:
+        """Human-readable summary (the default output of ``trio-plivo loadtest``)."""
+        d = self.to_dict()
+
+        def line(label: str, stats: dict[str, Any] | None, keys: Sequence[str]) -> str:
+            if stats is None:
+                return f"  {label:<18} n/a"
+            parts = "  ".join(f"{k} {stats[k]:8.1f}" for k in keys)
+            return f"  {label:<18} {parts}   ({stats['count']} samples)"
+
+        out = []
+        if d["generator"]["behind"]:
+            out.append(
+                "!! GENERATOR FELL BEHIND ITS SCHEDULE (lateness p99 "
+                f"{d['generator']['lateness_p99_ms']:.1f} ms > {LATENESS_LIMIT * 1e3:.0f} ms): "
+                "these results are NOT to be trusted; use more --processes or fewer --calls !!"
+            )
+        out += [
+            f"{self.calls} calls to {self.url}, {self.duration:g} s measured, "
+            f"{self.processes} process(es)",
+            f"  calls              ok {d['calls_ok']}  failed {d['calls_failed']}  "
+            f"(connected {d['calls_connected']})",
+            f"  frames             sent {d['frames_sent']}  received {d['frames_received']}  "
+            f"lost {d['lost_frames']}" + ("" if self.echoes else "  (the app does not echo)"),
+            line("echo latency ms", d["latency_ms"], ["p50", "p95", "p99", "max"]),
+            line("audible gap ms", d["gap_ms"], ["p50", "p90", "p99", "max"]),
+            line("first audio ms", d["first_audio_ms"], ["p50", "p99"]),
+            line("checkpoint ms", d["checkpoint_ms"], ["p50", "p99", "max"]),
+            "  errors             "
+            + (", ".join(f"{k} {v}" for k, v in d["errors"].items()) or "none"),
+            f"  generator          lateness p99 {d['generator']['lateness_p99_ms'] or 0:.1f} ms"
+            + ("  BEHIND SCHEDULE" if d["generator"]["behind"] else "  on time"),
+        ]
+        return "\n".join(out)
+
+
+def write_plot(result: LoadtestResult, path: str) -> None:
+    """Write a PNG of the latency and gap distributions. Raises :class:`ImportError` with an
+    install hint when matplotlib is missing (``pip install 'trio-plivo[plot]'``)."""
+    try:
+        # Imported by name: matplotlib is an optional extra without type stubs here.
+        matplotlib: Any = importlib.import_module("matplotlib")
+        matplotlib.use("Agg")
+        plt: Any = importlib.import_module("matplotlib.pyplot")
+    except ImportError as exc:
+        raise ImportError("--plot needs matplotlib: pip install 'trio-plivo[plot]'") from exc
+    r = result.report
+    panels = [
+        ("echo latency", r.rtts),
+        ("audible gap", r.gaps),
+        ("first audio", r.first_audio),
+        ("checkpoint round trip", r.checkpoints),
+    ]
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7))
+    for ax, (title, values) in zip(axes.flat, panels, strict=True):
+        ms = _array(values) * 1e3
+        if ms.size:
+            ax.hist(ms, bins=60)
+            for q, style in ((50, "--"), (99, ":")):
+                ax.axvline(percentile(ms, q), color="k", linestyle=style, label=f"p{q}")
+            ax.legend()
+        else:
+            ax.text(0.5, 0.5, "not measured", ha="center", va="center", transform=ax.transAxes)
+        ax.set_title(f"{title} ({ms.size} samples)")
+        ax.set_xlabel("ms")
+    fig.suptitle(
+        f"{result.calls} calls, {result.duration:g} s"
+        + ("  [GENERATOR BEHIND: not trusted]" if not result.generator_ok else "")
+    )
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
