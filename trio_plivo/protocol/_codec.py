@@ -18,7 +18,7 @@ from typing import Protocol
 from .._format import AudioFormat
 from ._events import InboundEvent, OutboundCommand
 
-__all__ = ["ProviderCodec", "StreamState"]
+__all__ = ["CodecState", "ProviderCodec", "StreamState"]
 
 
 class StreamState(enum.Enum):
@@ -27,6 +27,39 @@ class StreamState(enum.Enum):
     AWAITING_START = "awaiting start"
     STREAMING = "streaming"
     ENDED = "ended"
+
+
+class CodecState:
+    """The per-stream state every codec keeps, and the part of :class:`ProviderCodec` that
+    reads it: subclass it and set ``_state``, ``_stream_id`` and ``_format`` as the stream
+    starts and ends."""
+
+    __slots__ = ("_format", "_state", "_stream_id")
+
+    def __init__(self) -> None:
+        self._state = StreamState.AWAITING_START
+        self._stream_id: str | None = None
+        self._format: AudioFormat | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._state.value} stream_id={self._stream_id!r}>"
+
+    @property
+    def state(self) -> StreamState:
+        return self._state
+
+    @property
+    def stream_id(self) -> str | None:
+        return self._stream_id
+
+    @property
+    def media_format(self) -> AudioFormat | None:
+        """The negotiated audio format, once ``start`` has arrived."""
+        return self._format
+
+    def connection_closed(self) -> None:
+        """The transport is gone: the stream has ended."""
+        self._state = StreamState.ENDED
 
 
 class ProviderCodec(Protocol):

@@ -28,8 +28,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from .._exceptions import LocalProtocolError, RemoteProtocolError
-from .._format import L16_8K, AudioFormat
-from ._codec import StreamState
+from .._format import L16_8K
+from ._codec import CodecState, StreamState
 from ._converter import parse_extra_headers
 from ._events import (
     Checkpoint,
@@ -60,7 +60,7 @@ def _new_seqid() -> str:
     return str(uuid.uuid4())
 
 
-class KooKooCodec:
+class KooKooCodec(CodecState):
     """One KooKoo/Ozonetel stream: JSON sample arrays, per-packet acks, in-stream hang-up.
 
     ``seqid_factory`` makes the per-packet ids (default: a UUID4 string each).
@@ -74,9 +74,7 @@ class KooKooCodec:
     supports_hangup = True
 
     def __init__(self, *, seqid_factory: Callable[[], str] = _new_seqid) -> None:
-        self._state = StreamState.AWAITING_START
-        self._stream_id: str | None = None
-        self._format: AudioFormat | None = None
+        super().__init__()
         self._new_seqid = seqid_factory
         self._seen_rate = False  # a packet at the stream's rate has arrived
         # Checkpoint emulation: packet numbers, seqid -> number of the unacked ones (in send
@@ -87,21 +85,6 @@ class KooKooCodec:
         self._unacked: OrderedDict[str, int] = OrderedDict()
         self._marks: deque[tuple[int, str]] = deque()
         self._due: list[InboundEvent] = []
-
-    def __repr__(self) -> str:
-        return f"<KooKooCodec {self._state.value} stream_id={self._stream_id!r}>"
-
-    @property
-    def state(self) -> StreamState:
-        return self._state
-
-    @property
-    def stream_id(self) -> str | None:
-        return self._stream_id
-
-    @property
-    def media_format(self) -> AudioFormat | None:
-        return self._format
 
     # --- receiving ------------------------------------------------------------------------
 
@@ -217,9 +200,6 @@ class KooKooCodec:
         while marks and marks[0][0] <= played:
             out.append(PlayedStream(name=marks.popleft()[1], stream_id=self._stream_id))
         return out
-
-    def connection_closed(self) -> None:
-        self._state = StreamState.ENDED
 
     # --- sending --------------------------------------------------------------------------
 

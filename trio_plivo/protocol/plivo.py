@@ -16,8 +16,7 @@ from typing import Any, Final
 import orjson
 
 from .._exceptions import LocalProtocolError, RemoteProtocolError
-from .._format import AudioFormat
-from ._codec import StreamState
+from ._codec import CodecState, StreamState
 from ._converter import event_class_for, optional_lenient_int, structure_inbound
 from ._events import (
     Checkpoint,
@@ -38,7 +37,7 @@ __all__ = ["PlivoCodec"]
 _DTMF_DIGITS: Final = re.compile(r"[0-9A-D*#]+")
 
 
-class PlivoCodec:
+class PlivoCodec(CodecState):
     """One Plivo stream's protocol state machine and wire format.
 
     ``include_stream_id_in_play_audio`` adds a top-level ``streamId`` to ``playAudio`` (the
@@ -52,28 +51,11 @@ class PlivoCodec:
     supports_dtmf_out = True
     supports_hangup = False
 
-    __slots__ = ("_format", "_include_stream_id", "_state", "_stream_id")
+    __slots__ = ("_include_stream_id",)
 
     def __init__(self, *, include_stream_id_in_play_audio: bool = False) -> None:
-        self._state = StreamState.AWAITING_START
-        self._stream_id: str | None = None
-        self._format: AudioFormat | None = None
+        super().__init__()
         self._include_stream_id = include_stream_id_in_play_audio
-
-    def __repr__(self) -> str:
-        return f"<PlivoCodec {self._state.value} stream_id={self._stream_id!r}>"
-
-    @property
-    def state(self) -> StreamState:
-        return self._state
-
-    @property
-    def stream_id(self) -> str | None:
-        return self._stream_id
-
-    @property
-    def media_format(self) -> AudioFormat | None:
-        return self._format
 
     # --- receiving ------------------------------------------------------------------------
 
@@ -157,9 +139,6 @@ class PlivoCodec:
         elif isinstance(event, Stop):
             self._state = StreamState.ENDED
         return event
-
-    def connection_closed(self) -> None:
-        self._state = StreamState.ENDED
 
     # --- sending --------------------------------------------------------------------------
 

@@ -38,7 +38,7 @@ import orjson
 
 from .._exceptions import LocalProtocolError, RemoteProtocolError
 from .._format import MULAW_8K, AudioFormat, parse_encoding
-from ._codec import StreamState
+from ._codec import CodecState, StreamState
 from ._converter import optional_lenient_int, parse_extra_headers
 from ._events import (
     Checkpoint,
@@ -182,7 +182,7 @@ def dumps(message: Mapping[str, Any]) -> str:
 # --- the shared codec ---------------------------------------------------------------------
 
 
-class TwilioShapedCodec:
+class TwilioShapedCodec(CodecState):
     """The state machine and wire format shared by Twilio-shaped protocols.
 
     Subclasses set the key spellings (class attributes) and implement :meth:`_parse_start`;
@@ -206,9 +206,7 @@ class TwilioShapedCodec:
     DEFAULT_FORMAT: ClassVar[AudioFormat] = MULAW_8K
 
     def __init__(self) -> None:
-        self._state = StreamState.AWAITING_START
-        self._stream_id: str | None = None
-        self._format: AudioFormat | None = None
+        super().__init__()
         self._out_stream_key = self.OUT_STREAM_KEY
         self._default_format = self.DEFAULT_FORMAT
         # Mark names sent and not yet echoed (insertion-ordered), and names a clear made moot.
@@ -223,21 +221,6 @@ class TwilioShapedCodec:
             "clear": self._on_cleared,
             "error": self._on_error,
         }
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self._state.value} stream_id={self._stream_id!r}>"
-
-    @property
-    def state(self) -> StreamState:
-        return self._state
-
-    @property
-    def stream_id(self) -> str | None:
-        return self._stream_id
-
-    @property
-    def media_format(self) -> AudioFormat | None:
-        return self._format
 
     # --- receiving ------------------------------------------------------------------------
 
@@ -420,9 +403,6 @@ class TwilioShapedCodec:
         return (
             StreamError(reason=reason, stream_id=sid, sequence_number=self._sequence(msg, name)),
         )
-
-    def connection_closed(self) -> None:
-        self._state = StreamState.ENDED
 
     # --- sending --------------------------------------------------------------------------
 

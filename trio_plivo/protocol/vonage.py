@@ -32,7 +32,7 @@ import orjson
 
 from .._exceptions import ConfigurationError, LocalProtocolError, RemoteProtocolError
 from .._format import AudioFormat, Encoding
-from ._codec import StreamState
+from ._codec import CodecState, StreamState
 from ._events import (
     Checkpoint,
     ClearAudio,
@@ -63,7 +63,7 @@ def _header_value(value: object) -> str:
     return value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
-class VonageCodec:
+class VonageCodec(CodecState):
     """One Vonage WebSocket call leg: binary L16 audio plus JSON control messages.
 
     ``default_content_type`` is used when the connected message names no content type.
@@ -76,29 +76,12 @@ class VonageCodec:
     supports_dtmf_out = False
     supports_hangup = False
 
-    __slots__ = ("_chunk", "_default", "_format", "_state", "_stream_id")
+    __slots__ = ("_chunk", "_default")
 
     def __init__(self, *, default_content_type: str = "audio/l16;rate=16000") -> None:
-        self._state = StreamState.AWAITING_START
-        self._stream_id: str | None = None
-        self._format: AudioFormat | None = None
+        super().__init__()
         self._default = self._content_type(default_content_type, ConfigurationError)
         self._chunk = 0
-
-    def __repr__(self) -> str:
-        return f"<VonageCodec {self._state.value} stream_id={self._stream_id!r}>"
-
-    @property
-    def state(self) -> StreamState:
-        return self._state
-
-    @property
-    def stream_id(self) -> str | None:
-        return self._stream_id
-
-    @property
-    def media_format(self) -> AudioFormat | None:
-        return self._format
 
     @staticmethod
     def _content_type(text: object, error: type[Exception]) -> AudioFormat:
@@ -186,9 +169,6 @@ class VonageCodec:
             media_format=fmt,
             extra_headers=headers,
         )
-
-    def connection_closed(self) -> None:
-        self._state = StreamState.ENDED
 
     # --- sending --------------------------------------------------------------------------
 
