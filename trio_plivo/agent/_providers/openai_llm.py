@@ -23,6 +23,20 @@ __all__ = ["OpenAILLM"]
 
 OPENAI_BASE_URL: Final = "https://api.openai.com/v1"
 
+
+def openai_credentials(
+    api_key: str | None, base_url: str, provider: str
+) -> tuple[str | None, dict[str, str]]:
+    """The key and auth headers for an OpenAI-compatible server. A local server needs no key;
+    OpenAI itself does (checked now, not mid-call)."""
+    key = (
+        api_key_from(api_key, "OPENAI_API_KEY", provider)
+        if base_url.rstrip("/") == OPENAI_BASE_URL
+        else api_key
+    )
+    return key, ({"Authorization": f"Bearer {key}"} if key else {})
+
+
 END_CALL_TOOL: Final[dict[str, Any]] = {
     "type": "function",
     "function": {
@@ -84,13 +98,7 @@ class OpenAILLM(HttpService):
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        # A local server needs no key; OpenAI itself does (checked now, not mid-call).
-        key = (
-            api_key_from(api_key, "OPENAI_API_KEY", self.name)
-            if base_url.rstrip("/") == OPENAI_BASE_URL
-            else api_key
-        )
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        key, headers = openai_credentials(api_key, base_url, self.name)
         super().__init__(
             base_url=base_url, headers=headers, secret=key, timeout=timeout, transport=transport
         )

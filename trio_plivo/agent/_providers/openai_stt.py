@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 import httpx
 
 from ...audio import write_wav
-from ._http import MAPPED, HttpService, api_key_from, raise_for_status
-from .openai_llm import OPENAI_BASE_URL
+from ._http import MAPPED, HttpService, raise_for_status
+from .openai_llm import OPENAI_BASE_URL, openai_credentials
 
 __all__ = ["OpenAISTT"]
 
@@ -33,12 +33,7 @@ class OpenAISTT(HttpService):
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        key = (
-            api_key_from(api_key, "OPENAI_API_KEY", self.name)
-            if base_url.rstrip("/") == OPENAI_BASE_URL
-            else api_key
-        )
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        key, headers = openai_credentials(api_key, base_url, self.name)
         super().__init__(
             base_url=base_url, headers=headers, secret=key, timeout=timeout, transport=transport
         )

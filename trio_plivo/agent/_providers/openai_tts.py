@@ -7,9 +7,8 @@ from typing import Any
 
 import httpx
 
-from ._http import api_key_from
 from ._tts_http import StreamingHttpTTS
-from .openai_llm import OPENAI_BASE_URL
+from .openai_llm import OPENAI_BASE_URL, openai_credentials
 
 __all__ = ["OpenAITTS"]
 
@@ -32,12 +31,7 @@ class OpenAITTS(StreamingHttpTTS):
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        key = (
-            api_key_from(api_key, "OPENAI_API_KEY", self.name)
-            if base_url.rstrip("/") == OPENAI_BASE_URL
-            else api_key
-        )
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        key, headers = openai_credentials(api_key, base_url, self.name)
         super().__init__(
             base_url=base_url, headers=headers, secret=key, timeout=timeout, transport=transport
         )
