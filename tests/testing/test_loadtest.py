@@ -13,6 +13,7 @@ import trio
 from trio_plivo.apps import echo
 from trio_plivo.cli import build_parser, main
 from trio_plivo.server import StreamServer
+from trio_plivo.testing import _loadtest
 from trio_plivo.testing._loadtest import (
     Progress,
     _acknowledge,
@@ -47,6 +48,7 @@ JSON_KEYS = {
     "echo",
     "latency_ms",
     "gap_ms",
+    "connect_ms",
     "first_audio_ms",
     "checkpoint_ms",
     "errors",
@@ -224,3 +226,34 @@ def test_plot_writes_a_png(tmp_path: object) -> None:
     write_plot(LoadtestResult("ws://x", 1, 1.0, report), path)
     with open(path, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+class _SilentWebSocket(_RecordingWebSocket):
+    async def receive_message(self) -> str:
+        await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    async def aclose(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("handshake", "late"), [(0.1, False), (2.5, True)])
+async def test_a_call_whose_handshake_ends_inside_the_window_is_a_failure(
+    autojump_clock, monkeypatch: pytest.MonkeyPatch, handshake: float, late: bool
+) -> None:
+    # The only call connects 0.2 s in; the measured window opens 2 s later (1 s ramp + 1 s
+    # settle). A server slow to complete handshakes must show up as failed calls, not as a
+    # quietly smaller load.
+    ws = _SilentWebSocket()
+
+    async def slow_connect(url: str, **kwargs: object) -> _SilentWebSocket:
+        await trio.sleep(handshake)
+        return ws
+
+    monkeypatch.setattr(_loadtest, "connect_websocket", slow_connect)
+    job = _loadtest.LoadtestJob("ws://x/stream", 1, duration=1.0, dtmf=None)
+    report = await _loadtest.run_worker(job)
+    assert report.connected == 1
+    assert report.connects == [pytest.approx(handshake)]
+    assert report.calls_ok == (0 if late else 1)
+    assert report.errors["connected_late"] == (1 if late else 0)

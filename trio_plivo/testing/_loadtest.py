@@ -367,10 +367,11 @@ async def _one_call(
     job: LoadtestJob,
     tag: int,
     connect_at: float,
-    end_at: float,
+    window: tuple[float, float],
     slots: list[list[_Call]],
     report: WorkerReport,
 ) -> None:
+    full_load_at, end_at = window
     await trio.sleep_until(connect_at)
     try:
         ws = await connect_websocket(job.url, connect_timeout=10)
@@ -378,12 +379,17 @@ async def _one_call(
         report.errors["connect"] += 1
         return
     report.connected += 1
+    report.connects.append(trio.current_time() - connect_at)
+    # A handshake that ends inside the measured window means the call was not there for
+    # all of it: its missing frames would silently shrink the load, so it is a failure.
+    ok = trio.current_time() <= full_load_at
+    if not ok:
+        report.errors["connected_late"] += 1
     stream_id = str(uuid.uuid4())
     # Frames from the first slot occurrence after now until end_at.
     frames = max(0, int((end_at - trio.current_time()) / FRAME_SECONDS) - 1)
     dtmf_at = frames // 2 if job.dtmf is not None and frames else -1
     call = _Call(ws, tag, stream_id, frames, [0.0] * frames, [False] * frames, dtmf_at)
-    ok = True
     try:
         start_sent = trio.current_time()
         await ws.send_message(start_message(str(uuid.uuid4()), stream_id))
@@ -437,7 +443,13 @@ async def run_worker(job: LoadtestJob, progress: Progress | None = None) -> Work
             for i in range(job.calls):
                 connect_at = base + job.ramp * i / max(1, job.calls)
                 nursery.start_soon(
-                    _one_call, job, job.first_tag + i, connect_at, end_at, slots, report
+                    _one_call,
+                    job,
+                    job.first_tag + i,
+                    connect_at,
+                    (full_load_at, end_at),
+                    slots,
+                    report,
                 )
         if progress is not None:
             progress.publish(job.worker, report, report.rtts[len(report.rtts) :])

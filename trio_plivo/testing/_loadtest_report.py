@@ -72,6 +72,7 @@ class WorkerReport:
     gaps: list[float] = field(default_factory=list)  # audible gaps, all calls
     first_audio: list[float] = field(default_factory=list)  # start sent -> first playAudio
     checkpoints: list[float] = field(default_factory=list)  # checkpoint received -> ack sent
+    connects: list[float] = field(default_factory=list)  # planned connect -> handshake done
     errors: Counter[str] = field(default_factory=Counter)
     # Live counters for the progress display (updated on the hot path, cheap ints).
     live_sent: int = 0
@@ -92,6 +93,7 @@ def merge_reports(reports: Iterable[WorkerReport]) -> WorkerReport:
         merged.gaps += r.gaps
         merged.first_audio += r.first_audio
         merged.checkpoints += r.checkpoints
+        merged.connects += r.connects
         merged.errors.update(r.errors)
         merged.live_sent += r.live_sent
         merged.live_received += r.live_received
@@ -194,6 +196,7 @@ class LoadtestResult:
             "echo": self.echoes,
             "latency_ms": _stats(self.rtts, [("p50", 50), ("p95", 95), ("p99", 99), ("max", 100)]),
             "gap_ms": _stats(_array(r.gaps), [("p50", 50), ("p90", 90), ("p99", 99), ("max", 100)]),
+            "connect_ms": _stats(_array(r.connects), [("p50", 50), ("p99", 99), ("max", 100)]),
             "first_audio_ms": _stats(_array(r.first_audio), [("p50", 50), ("p99", 99)]),
             "checkpoint_ms": _stats(
                 _array(r.checkpoints), [("p50", 50), ("p99", 99), ("max", 100)]
@@ -232,6 +235,7 @@ class LoadtestResult:
             f"lost {d['lost_frames']}" + ("" if self.echoes else "  (the app does not echo)"),
             line("echo latency ms", d["latency_ms"], ["p50", "p95", "p99", "max"]),
             line("audible gap ms", d["gap_ms"], ["p50", "p90", "p99", "max"]),
+            line("connect ms", d["connect_ms"], ["p50", "p99", "max"]),
             line("first audio ms", d["first_audio_ms"], ["p50", "p99"]),
             line("checkpoint ms", d["checkpoint_ms"], ["p50", "p99", "max"]),
             "  errors             "
