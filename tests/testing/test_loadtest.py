@@ -257,3 +257,25 @@ async def test_a_call_whose_handshake_ends_inside_the_window_is_a_failure(
     assert report.connects == [pytest.approx(handshake)]
     assert report.calls_ok == (0 if late else 1)
     assert report.errors["connected_late"] == (1 if late else 0)
+
+
+async def _hang_up_after_a_second(call) -> None:  # type: ignore[no-untyped-def]
+    with trio.move_on_after(1.0):
+        async for _event in call:
+            pass
+
+
+async def test_a_server_hanging_up_mid_call_is_reported_not_raised() -> None:
+    # The close reaches the caller inside its receive nursery; it must be counted per call
+    # (closed_by_server, frames lost), never crash the whole run.
+    server = StreamServer(_hang_up_after_a_second)
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(server.serve, "127.0.0.1", 0)
+            url = f"ws://127.0.0.1:{server.port}{server.path}"
+            result = await run_loadtest_async(url, 2, duration=1.0, ramp=0.1, settle=0.2)
+            server.shutdown()
+    report = result.report
+    assert report.connected == 2
+    assert report.calls_ok == 0
+    assert report.errors["closed_by_server"] == 2

@@ -401,7 +401,8 @@ async def _one_call(
             with trio.move_on_at(end_at + job.grace):
                 await trio.sleep_until(max(call.playout_end, trio.current_time()))
             nursery.cancel_scope.cancel()
-    except ConnectionClosed:
+    except* ConnectionClosed:
+        # (except*: the receive loop raises it from inside the call's nursery.)
         # The server hung up: every frame of the call not echoed counts as lost, also the
         # ones the ticker could no longer send.
         ok = False
