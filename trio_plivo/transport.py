@@ -81,6 +81,7 @@ class MemoryTransport:
     _closed: _Closed | None = None
     #: Every message this end has sent, when ``record=True`` was asked of the pair.
     sent: list[Message] | None = None
+    _peer: MemoryTransport | None = attrs.field(default=None, repr=False)
 
     @property
     def close_code(self) -> int | None:
@@ -116,6 +117,14 @@ class MemoryTransport:
                 if self.sent is not None:
                     self.sent.append(message)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
+            # A peer that closed properly said why, as a WebSocket close frame does; its
+            # close is still queued for our reader (after the messages sent before it), so
+            # this end stays open for receiving.
+            peer_close = None if self._peer is None else self._peer._closed
+            if peer_close is not None:
+                raise ConnectionClosed(
+                    peer_close.reason or "closed by peer", code=peer_close.code
+                ) from None
             self._closed = _Closed(1006, "peer went away")
             raise ConnectionClosed("peer went away", code=1006) from None
 
@@ -144,7 +153,8 @@ def memory_transport_pair(
     a_to_b_send, a_to_b_recv = trio.open_memory_channel[Message | _Closed](max_buffer)
     b_to_a_send, b_to_a_recv = trio.open_memory_channel[Message | _Closed](max_buffer)
     a = MemoryTransport(a_to_b_send, b_to_a_recv, sent=[] if record else None)
-    b = MemoryTransport(b_to_a_send, a_to_b_recv, sent=[] if record else None)
+    b = MemoryTransport(b_to_a_send, a_to_b_recv, sent=[] if record else None, peer=a)
+    a._peer = b
     return a, b
 
 
