@@ -354,12 +354,20 @@ class Call:
             return generation == self._generation
         piece = self._piece_bytes
         chunks = (audio,) if size <= piece else _pieces(audio, piece)
+        play_send = self._play_send
         for chunk in chunks:
             if generation != self._generation:
                 await trio.lowlevel.checkpoint()
                 return False
             try:
-                await self._play_send.send(chunk)
+                # While the buffer has room a piece is queued without a trip through the
+                # scheduler (one task switch less per echoed frame, measured in bench echo);
+                # cancellation is still honoured. A full buffer waits, which yields.
+                await trio.lowlevel.checkpoint_if_cancelled()
+                try:
+                    play_send.send_nowait(chunk)
+                except trio.WouldBlock:
+                    await play_send.send(chunk)
             except (trio.ClosedResourceError, trio.BrokenResourceError):
                 raise self._closed_error() from None
             self._queued_since_mark_ms += len(chunk) * self._ms_per_byte
