@@ -280,35 +280,50 @@ async def _ticker(
     report: WorkerReport,
     dtmf: str | None,
 ) -> None:
-    """Send every call's frames on time. One timer wake-up per millisecond, not one per frame."""
+    """Send every call's frames on time. One timer wake-up per millisecond, not one per frame.
+
+    A wake-up handles every tick that is due by then: when a busy run loop takes longer than
+    a tick to come back, the ticker catches up at once instead of staying behind by a
+    constant lag (one tick per loop pass would never gain on a loop that is slower than that).
+    """
+    slot_s = FRAME_SECONDS / SLOTS
     tick = 0
     while True:
-        due = start + tick * (FRAME_SECONDS / SLOTS)
+        due = start + tick * slot_s
         if due >= end_at:
             return
         await trio.sleep_until(due)
-        for call in slots[tick % SLOTS]:
-            if call.done or call.sent >= call.frames:
-                continue
-            now = trio.current_time()
-            i = call.sent
-            if due >= full_load_at:
-                report.lateness.append(now - due)
-                call.counted[i] = True
-            call.send_times[i] = now
-            call.sent += 1
-            report.live_sent += 1
-            try:
-                if i == call.dtmf_at and dtmf is not None:
-                    await call.ws.send_message(
-                        dtmf_message(call.stream_id, dtmf, int(now * 1e3), call.next_sequence())
-                    )
+        now = trio.current_time()
+        while due <= now and due < end_at:
+            await _send_tick(slots[tick % SLOTS], due, full_load_at, report, dtmf)
+            tick += 1
+            due = start + tick * slot_s
+
+
+async def _send_tick(
+    calls: list[_Call], due: float, full_load_at: float, report: WorkerReport, dtmf: str | None
+) -> None:
+    for call in calls:
+        if call.done or call.sent >= call.frames:
+            continue
+        now = trio.current_time()
+        i = call.sent
+        if due >= full_load_at:
+            report.lateness.append(now - due)
+            call.counted[i] = True
+        call.send_times[i] = now
+        call.sent += 1
+        report.live_sent += 1
+        try:
+            if i == call.dtmf_at and dtmf is not None:
                 await call.ws.send_message(
-                    media_message(call.stream_id, i, call.tag, int(now * 1e3), call.next_sequence())
+                    dtmf_message(call.stream_id, dtmf, int(now * 1e3), call.next_sequence())
                 )
-            except ConnectionClosed:
-                call.done = True
-        tick += 1
+            await call.ws.send_message(
+                media_message(call.stream_id, i, call.tag, int(now * 1e3), call.next_sequence())
+            )
+        except ConnectionClosed:
+            call.done = True
 
 
 async def _acknowledge(call: _Call, name: str, received_at: float, report: WorkerReport) -> None:
