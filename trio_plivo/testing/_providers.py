@@ -53,7 +53,8 @@ class ProviderSpec:
     name: str
     #: How the provider is written in prose and error messages.
     title: str
-    #: The formats it streams, by their CLI names (``mulaw8k``, ``l16-16k`` ...).
+    #: The formats it streams, by their CLI names (``mulaw8k``, ``l16-16k`` ...); the
+    #: default first.
     formats: Mapping[str, AudioFormat]
     default_format: AudioFormat
     #: How its calls end unless told otherwise.
@@ -184,7 +185,7 @@ SIMULATED: Final[Mapping[str, ProviderSpec]] = MappingProxyType(
         "vonage": _spec(
             "vonage",
             "Vonage",
-            {"l16-8k": L16_8K, "l16-16k": L16_16K, "l16-24k": L16_24K},
+            {"l16-16k": L16_16K, "l16-8k": L16_8K, "l16-24k": L16_24K},
             VonageWire,
             default="l16-16k",
             end="close",
