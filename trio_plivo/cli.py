@@ -20,7 +20,8 @@ from .call import CallConfig
 from .protocol import PROVIDERS, codec_factory_for
 from .server import StreamServer
 from .signature import SignatureValidator, signature_headers
-from .testing import CallerAudio, CallReport, FakePlivo, format_report
+from .testing import CallerAudio, CallReport, FakePlivo, FakeProvider, format_report
+from .testing._providers import SIMULATED, provider_spec
 
 __all__ = ["main"]
 
@@ -146,6 +147,8 @@ def _run_serve(args: argparse.Namespace) -> int:
 
 
 _FORMATS = {"mulaw8k": MULAW_8K, "l16-8k": L16_8K, "l16-16k": L16_16K}
+#: Every format name some simulated provider streams (each provider takes a subset).
+_SIMULATED_FORMATS = sorted({name for spec in SIMULATED.values() for name in spec.formats})
 
 
 def _dtmf_at(text: str) -> tuple[str, float]:
@@ -161,16 +164,32 @@ def _dtmf_at(text: str) -> tuple[str, float]:
 def _add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser(
         "simulate",
-        help="place one simulated Plivo call against a running server",
-        description="Connect to URL as Plivo would, stream caller audio (default: the bundled "
-        "demo recording), and print what happened.",
+        help="place one simulated provider call (Plivo by default) against a running server",
+        description="Connect to URL as the provider would, stream caller audio (default: the "
+        "bundled demo recording), and print what happened.",
     )
     p.add_argument("url", metavar="URL")
+    p.add_argument(
+        "--provider",
+        default="plivo",
+        choices=list(SIMULATED),
+        help="whose protocol to speak (default plivo)",
+    )
     p.add_argument("--audio", help="caller audio: a WAV file (any rate; converted)")
-    p.add_argument("--format", choices=sorted(_FORMATS), default="mulaw8k")
+    p.add_argument(
+        "--format",
+        choices=_SIMULATED_FORMATS,
+        help="stream format, one the provider streams (default: the provider's usual: "
+        + "; ".join(f"{name} {', '.join(spec.formats)}" for name, spec in SIMULATED.items())
+        + "; the first is the default)",
+    )
     p.add_argument("--dtmf", type=_dtmf_at, nargs="*", default=[], metavar="DIGIT@S")
     p.add_argument("--duration", type=float, help="call length in seconds (default: the audio)")
-    p.add_argument("--end", choices=["close", "stop"], default="close", help="how Plivo ends it")
+    p.add_argument(
+        "--end",
+        choices=["close", "stop"],
+        help="how the provider ends it (default: close for plivo and vonage, stop otherwise)",
+    )
     p.add_argument("--record", metavar="WAV", help="write what the caller heard to this file")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument(
@@ -195,15 +214,19 @@ def _print_report(report: CallReport, args: argparse.Namespace) -> int:
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
-    fake = FakePlivo(
-        format=_FORMATS[args.format],
+    spec = provider_spec(args.provider)
+    if args.auth_token and spec.name != "plivo":
+        raise ConfigurationError("--auth-token signs the upgrade as Plivo does: --provider plivo")
+    fake = FakeProvider(
+        provider=spec.name,
+        format=spec.default_format if args.format is None else spec.format_named(args.format),
         audio=_caller_audio(args.audio),
         dtmf=args.dtmf,
         duration=args.duration,
-        end=args.end,
+        end=spec.default_end if args.end is None else args.end,
     )
-    token = _auth_token(args)
     # Plivo signs the upgrade; so does the simulator when it has a token to sign with.
+    token = _auth_token(args) if spec.name == "plivo" else None
     headers = {} if token is None else signature_headers(args.url, token, method="GET")
     report = trio.run(partial(fake.run_url, args.url, headers=headers))
     return _print_report(report, args)

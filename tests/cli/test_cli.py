@@ -13,9 +13,7 @@ import pytest
 from trio_plivo.cli import main
 
 
-@pytest.fixture
-def echo_server():
-    """``trio-plivo serve echo --port 0`` in a subprocess; yields (process, url)."""
+def _serve_echo(*options: str):
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -27,6 +25,7 @@ def echo_server():
             "0",
             "--shutdown-grace",
             "2",
+            *options,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -43,6 +42,18 @@ def echo_server():
         proc.wait(timeout=10)
         proc.stdout.close()
         proc.stderr.close()
+
+
+@pytest.fixture
+def echo_server():
+    """``trio-plivo serve echo --port 0`` in a subprocess; yields (process, url)."""
+    yield from _serve_echo()
+
+
+@pytest.fixture
+def auto_echo_server():
+    """The same with ``--provider auto``: any provider's stream is recognised."""
+    yield from _serve_echo("--provider", "auto")
 
 
 def test_serve_then_simulate_then_sigterm(echo_server, capsys) -> None:
@@ -89,3 +100,58 @@ def test_demo_prints_a_report(capsys) -> None:
 def test_unknown_app_is_a_clear_error(capsys) -> None:
     assert main(["serve", "no-such-app"]) == 2
     assert "unknown app" in capsys.readouterr().err
+
+
+def test_simulate_every_kind_of_provider_through_the_cli(auto_echo_server) -> None:
+    """``trio-plivo simulate --provider X --json`` as a user runs it, against one server."""
+    proc, url = auto_echo_server
+    # Twilio-shaped JSON, Vonage's binary frames and KooKoo's sample arrays with in-band DTMF.
+    providers = ["twilio", "vonage", "kookoo"]
+    sims = {
+        provider: subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "trio_plivo",
+                "simulate",
+                url,
+                "--provider",
+                provider,
+                "--duration",
+                "1.6",
+                "--dtmf",
+                "5@0.5",
+                "*@1.1",
+                "--json",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for provider in providers
+    }
+    reports = {}
+    for provider, sim in sims.items():
+        out, err = sim.communicate(timeout=60)
+        assert sim.returncode == 0, err
+        reports[provider] = json.loads(out)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0
+    log = proc.stderr.read()
+    for provider, report in reports.items():
+        assert report["provider"] == provider
+        assert report["violations"] == []
+        assert report["counts"]["play_audio_received"] > 0  # the audio was echoed
+        assert report["counts"]["clears_received"] == 1
+        assert f"call {report['call_id']}: mark dtmf-5 played" in log
+        assert f"call {report['call_id']}: cleared playback" in log
+    assert [c["name"] for c in reports["twilio"]["checkpoints"]] == ["dtmf-5"]
+    assert reports["vonage"]["format"] == "audio/x-l16;rate=16000"
+
+
+def test_simulate_refuses_a_format_the_provider_does_not_stream(capsys) -> None:
+    assert (
+        main(["simulate", "ws://127.0.0.1:9/stream", "--provider", "twilio", "--format", "l16-16k"])
+        == 2
+    )
+    assert "Twilio streams µ-law 8 kHz" in capsys.readouterr().err

@@ -1,15 +1,17 @@
-"""Test tools: a simulator that speaks Plivo's real stream protocol.
+"""Test tools: a simulator that speaks every provider's real stream protocol.
 
-:class:`FakePlivo` plays Plivo's side of one audio stream against an application, in memory
-or over any :class:`~trio_plivo.transport.MessageTransport`, and returns a
-:class:`CallReport` of what happened: what the caller heard, every event, audible gaps,
-checkpoint round trips, barge-ins and protocol violations.
+:class:`FakeProvider` (``FakePlivo`` is the same class) plays a provider's side of one audio
+stream -- Plivo by default; Twilio, SignalWire, Exotel, Telnyx, Vonage or KooKoo with
+``provider=`` -- against an application, in memory or over any
+:class:`~trio_plivo.transport.MessageTransport`, and returns a :class:`CallReport` of what
+happened: what the caller heard, every event, audible gaps, checkpoint round trips,
+barge-ins and protocol violations.
 """
 
 from __future__ import annotations
 
 from ._caller_audio import CallerAudio
-from ._fake_plivo import App, FakePlivo
+from ._fake_plivo import App, FakePlivo, FakeProvider
 from ._faults import Faults
 from ._harness import run_handler
 from ._report import (
@@ -38,6 +40,7 @@ __all__ = [
     "Counts",
     "EventRecord",
     "FakePlivo",
+    "FakeProvider",
     "Faults",
     "Gap",
     "GapStats",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ..call import CallConfig, CallHandler, serve_call
-from ..protocol import ProviderCodec
+from ..protocol import ProviderCodec, codec_for
 from ..transport import MessageTransport
-from ._fake_plivo import FakePlivo
+from ._fake_plivo import FakeProvider
 from ._report import CallReport
 
 __all__ = ["run_handler"]
@@ -13,7 +13,7 @@ __all__ = ["run_handler"]
 
 async def run_handler(
     handler: CallHandler,
-    fake: FakePlivo | None = None,
+    fake: FakeProvider | None = None,
     *,
     config: CallConfig | None = None,
     codec: ProviderCodec | None = None,
@@ -22,14 +22,18 @@ async def run_handler(
     """Run ``handler`` on a call from ``fake`` (default: ``FakePlivo()``), in memory, exactly
     as the server would run it, and return the simulator's :class:`CallReport`.
 
+    ``codec`` defaults to a fresh codec for ``fake.provider`` (pass ``DetectingCodec()`` to
+    exercise detection instead).
+
     Under ``trio.testing.MockClock(autojump_threshold=0)`` (pytest-trio's ``autojump_clock``)
     a call of any length takes milliseconds.
     """
-    simulator = fake if fake is not None else FakePlivo()
+    simulator = fake if fake is not None else FakeProvider()
+    chosen = codec if codec is not None else codec_for(simulator.provider)
 
     async def app(transport: MessageTransport) -> None:
         await serve_call(
-            transport, handler, codec=codec, config=config, handler_grace=handler_grace
+            transport, handler, codec=chosen, config=config, handler_grace=handler_grace
         )
 
     return await simulator.run(app)

@@ -31,7 +31,7 @@ __all__ = [
     "SentDtmf",
 ]
 
-#: ``to_app``: Plivo (the simulator) sent it; ``from_app``: the application sent it.
+#: ``to_app``: the simulated provider sent it; ``from_app``: the application sent it.
 Direction = Literal["to_app", "from_app"]
 
 
@@ -39,8 +39,10 @@ Direction = Literal["to_app", "from_app"]
 class EventRecord:
     """One message on the stream, payload left out (``payload_bytes`` gives its size).
 
-    ``event`` is the wire event name, ``"<invalid>"`` for text that is not a JSON object with
-    an event, ``"<binary>"`` for a binary frame.
+    ``event`` is the wire event name (a Vonage or KooKoo command's ``action``/``command``),
+    ``"<invalid>"`` for text that is not a JSON object with an event, ``"<binary>"`` for a
+    binary frame that is not audio, ``"<dtmf tone>"`` for a key press played as tones in the
+    caller's audio (KooKoo). Vonage's binary audio is ``"media"`` with ``bytes``.
     """
 
     at: float
@@ -51,11 +53,13 @@ class EventRecord:
 
 @attrs.frozen
 class CheckpointRecord:
-    """A ``checkpoint`` from the app and what became of it.
+    """A ``checkpoint`` (Twilio-shaped ``mark``, Vonage ``notify``) from the app and what
+    became of it.
 
-    ``outcome`` is ``"played"`` (acknowledged with ``playedStream``), ``"cleared"`` (audio
-    before it was cleared, so Plivo never acknowledges it) or ``"pending"`` (the call ended
-    before the audio before it had played).
+    ``outcome`` is ``"played"`` (acknowledged once the audio before it played),
+    ``"cleared"`` (audio before it was cleared: Plivo, Exotel, Telnyx and Vonage never
+    acknowledge it, Twilio and SignalWire echo it at once, so ``acked_at`` is the clear's
+    time) or ``"pending"`` (the call ended before the audio before it had played).
     """
 
     name: str
@@ -118,7 +122,7 @@ class GapStats:
 
 @attrs.frozen
 class SentDtmf:
-    """Digits the app asked Plivo to play into the call (``sendDTMF``)."""
+    """Digits the app asked Plivo to play into the call (``sendDTMF``; Plivo only)."""
 
     at: float
     digits: str
@@ -126,7 +130,8 @@ class SentDtmf:
 
 @attrs.frozen
 class CloseInfo:
-    """How the WebSocket ended: who closed it first, with what code, when."""
+    """How the WebSocket ended: who closed it first, with what code, when. ``"plivo"``
+    means the simulated provider, whichever it is."""
 
     code: int | None
     by: Literal["app", "plivo"]
@@ -146,11 +151,13 @@ class Counts:
     checkpoints_received: int = 0
     clears_received: int = 0
     audio_received_seconds: float = 0.0
+    #: KooKoo's per-packet playback acknowledgements sent.
+    packet_acks: int = 0
 
 
 @attrs.frozen(kw_only=True)
 class CallReport:
-    """What a :class:`~trio_plivo.testing.FakePlivo` run observed."""
+    """What a :class:`~trio_plivo.testing.FakeProvider` run observed."""
 
     format: AudioFormat
     call_id: str
@@ -173,6 +180,8 @@ class CallReport:
     violations: tuple[Violation, ...]
     close: CloseInfo
     counts: Counts
+    #: Whose protocol the simulator spoke.
+    provider: str = "plivo"
 
     @property
     def heard_seconds(self) -> float:

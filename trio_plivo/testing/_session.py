@@ -1,26 +1,28 @@
-"""One simulated Plivo stream running on a transport: Plivo's side, task by task.
+"""One simulated provider stream running on a transport: the provider's side, task by task.
 
-Theory of operation: every task lives in one nursery opened by :meth:`Session.run`.
+Theory of operation: every task lives in one nursery opened by :meth:`Session.run`. What
+goes on the wire, and what the app's messages mean, is the provider's :class:`ProviderWire`
+(``_wire*.py``); everything with a clock is here, the same for every provider.
 
-* the media task streams the caller's frames, paced on absolute deadlines from ``start`` so
-  it never drifts (and costs nothing under ``MockClock``), with the media faults applied;
-* the reader validates and applies whatever the app sends (``playAudio`` into the playout
-  model, ``clearAudio`` answered at once);
-* the ack task sleeps until the next checkpoint is due and sends ``playedStream``;
+* the media task streams the caller's frames, re-cut to the provider's packet size and
+  paced on absolute deadlines from ``start`` so it never drifts (and costs nothing under
+  ``MockClock``), with in-band DTMF tones and the media faults applied;
+* the reader checks and applies whatever the app sends (audio into the playout model, a
+  clear answered at once);
+* the ack task sleeps until the next checkpoint (or KooKoo packet) is due and acknowledges it;
 * small timer tasks inject DTMF, malformed and binary frames, and end the call.
 
-Whatever ends the call (caller done, duration reached, app closed, injected disconnect) sets
-one event; the nursery is then cancelled and :meth:`Session._hang_up` closes the socket as
-asked. Outgoing messages share one lock so ``sequenceNumber`` order is wire order.
+Whatever ends the call (caller done, duration reached, app closed or hung up, injected
+disconnect) sets one event; the nursery is then cancelled and :meth:`Session._hang_up` closes
+the socket as asked. Outgoing messages share one lock so sequence numbers follow wire order.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import math
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Literal
 
@@ -33,6 +35,7 @@ from ..transport import Message, MessageTransport
 from ._caller_audio import CallerAudio
 from ._faults import MediaScheduler
 from ._metrics import playout_metrics
+from ._packets import InbandDtmf, Packetizer
 from ._pcm import FRAME_SECONDS, frame_bytes, silence, to_pcm16
 from ._playout import Playout
 from ._report import (
@@ -48,22 +51,26 @@ from ._report import (
 from ._validate import (
     CheckpointCommand,
     ClearAudioCommand,
+    HangupCommand,
     PlayAudioCommand,
     SendDtmfCommand,
     Violation,
     ViolationKind,
-    validate_app_message,
 )
+from ._wire import ProviderWire, WireMessage, WireSetup
 
 if TYPE_CHECKING:
-    from ._fake_plivo import FakePlivo
+    from ._fake_plivo import FakeProvider
 
 __all__ = ["Session"]
 
 _MALFORMED = '{"event": "media", "sequenceNumber": '  # cut short: not JSON
 _BINARY = b"\x00\x01\x02\x03"
 
-_EndReason = Literal["caller_done", "duration", "app_closed", "disconnect"]
+_EndReason = Literal["caller_done", "duration", "app_closed", "app_hangup", "disconnect"]
+#: Playout-model names of KooKoo's per-packet acks start with this, so they never collide
+#: with an app's checkpoint names.
+_PACKET = "\x00packet:"
 
 
 @attrs.define(eq=False)
@@ -84,19 +91,21 @@ class _Counters:
     checkpoints_received: int = 0
     clears_received: int = 0
     audio_received_samples: int = 0
+    packet_acks: int = 0
 
 
 @attrs.define(eq=False)
 class Session:
-    """Plivo's side of one stream over ``transport``, configured by ``fake``."""
+    """The provider's side of one stream over ``transport``, configured by ``fake``."""
 
-    fake: FakePlivo
+    fake: FakeProvider
     transport: MessageTransport
     call_id: str
     stream_id: str
 
+    _wire: ProviderWire = attrs.field(init=False)
+    _tones: InbandDtmf | None = attrs.field(init=False)
     _t0: float = 0.0
-    _sequence: int = 0
     _send_lock: trio.StrictFIFOLock = attrs.field(factory=trio.StrictFIFOLock)
     _playout: Playout = attrs.field(factory=Playout)
     _playout_changed: trio.Event = attrs.field(factory=trio.Event)
@@ -113,6 +122,25 @@ class Session:
     _clears: list[ClearRecord] = attrs.field(factory=list)
     _sent_dtmf: list[SentDtmf] = attrs.field(factory=list)
     _counters: _Counters = attrs.field(factory=_Counters)
+    #: Playout names of the KooKoo packets waiting to be acknowledged -> their ``seqid``.
+    _packets: dict[str, str] = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        fake = self.fake
+        setup = WireSetup(
+            format=fake.format,
+            call_id=self.call_id,
+            stream_id=self.stream_id,
+            account_id=fake.account_id,
+            tracks=fake.tracks,
+            headers=fake.extra_headers_map,
+            headers_text=fake.extra_headers_text,
+            timestamp_origin_ms=fake.timestamp_origin_ms,
+        )
+        self._wire = fake.spec.wire(setup)
+        # Without DTMF events the caller's key presses are tones in their audio.
+        in_band = fake.dtmf and not self._wire.has_dtmf_events
+        self._tones = InbandDtmf(fake.format, fake.dtmf) if in_band else None
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -167,19 +195,9 @@ class Session:
             )
             await self._abort()
             return
-        if fake.end == "stop":
-            await self._send(
-                "stop",
-                {
-                    "streamId": self.stream_id,
-                    "stop": {
-                        "callId": self.call_id,
-                        "streamId": self.stream_id,
-                        "accountId": fake.account_id,
-                        "reason": "callended",
-                    },
-                },
-            )
+        stop = self._wire.stop()
+        if fake.end == "stop" and stop is not None:
+            await self._send(stop)
             self._stopped = True
             # A well-behaved app closes on stop; anything it sends meanwhile is a violation.
             with trio.move_on_after(fake.stop_linger):
@@ -218,22 +236,25 @@ class Session:
     def _position(self) -> int:
         return round(self._now() * self.fake.format.sample_rate)
 
-    async def _send(self, event: str, body: Mapping[str, object], *, record: bool = True) -> bool:
+    async def _send(self, message: WireMessage, *, record: bool = True) -> bool:
         """Send one protocol message; ``False`` if the app has gone (the call is ending)."""
         async with self._send_lock:
             if self._is_gone():
                 return False
-            self._sequence += 1
-            message = {"event": event, "sequenceNumber": self._sequence, **body}
+            # Numbered under the lock, so sequence numbers are in wire order.
+            data = self._wire.encode(message)
             at = self._now()
             try:
-                await self.transport.send_messages([orjson.dumps(message).decode()])
+                await self.transport.send_messages(
+                    [data if isinstance(data, bytes) else orjson.dumps(data).decode()]
+                )
             except ConnectionClosed as exc:
                 self._send_failed(exc)
                 return False
             self._counters.messages_sent += 1
             if record:
-                self._record(at, "to_app", event, message)
+                fields = {"bytes": len(data)} if isinstance(data, bytes) else data
+                self._record(at, "to_app", message.event, fields)
             return True
 
     async def _send_raw(self, message: Message, label: str) -> None:
@@ -253,26 +274,11 @@ class Session:
         fields.pop("event", None)
         self._events.append(EventRecord(at=at, direction=direction, event=event, fields=fields))
 
-    def _common(self) -> dict[str, object]:
-        headers = self.fake.extra_headers_text
-        return {} if headers is None else {"extra_headers": headers}
-
     async def _send_start(self) -> bool:
-        fake = self.fake
-        start = {
-            "callId": self.call_id,
-            "streamId": self.stream_id,
-            "accountId": fake.account_id,
-            "tracks": list(fake.tracks),
-            "mediaFormat": {
-                "encoding": fake.format.content_type,
-                "sampleRate": fake.format.sample_rate,
-            },
-        }
-        return await self._send("start", {"start": start, **self._common()})
-
-    def _timestamp(self, seconds: float) -> str:
-        return str(self.fake.timestamp_origin_ms + round(seconds * 1000))
+        for message in self._wire.opening():
+            if not await self._send(message):
+                return False
+        return True
 
     # ---------------------------------------------------------------- caller side
 
@@ -283,8 +289,11 @@ class Session:
         # No caller audio given: an open line, silent until someone hangs up.
         cursor = (fake.audio or CallerAudio.silence(math.inf)).open(fmt)
         scheduler = MediaScheduler[tuple[int, bytes]](fake.faults)
+        packetizer = Packetizer(fmt, self._wire.frame_ms)
+        packet_seconds = self._wire.frame_ms / 1000
         blank = silence(fmt, frame_bytes(fmt))
         chunk = 0
+        ideal = 0.0
         try:
             while fake.duration is None or chunk * FRAME_SECONDS < fake.duration - 1e-9:
                 frame = await cursor.next_frame()
@@ -297,8 +306,17 @@ class Session:
                 if not sends_media:
                     await trio.sleep_until(self._t0 + ideal)
                     continue
-                for when, (number, payload) in scheduler.schedule((chunk, frame), ideal):
-                    await self._send_media_at(when, number, payload)
+                if self._tones is not None:
+                    frame = self._tones.apply(frame, ideal)
+                for number, packet in packetizer.push(frame):
+                    # A packet goes out once its audio exists: a 100 ms one with its last
+                    # frame, the second 10 ms half of a frame 10 ms after the first.
+                    when = max(ideal, (number - 1) * packet_seconds)
+                    for at, item in scheduler.schedule((number, packet), when):
+                        await self._send_media_at(at, *item)
+            for number, packet in packetizer.flush():
+                for at, item in scheduler.schedule((number, packet), ideal):
+                    await self._send_media_at(at, *item)
             for when, (number, payload) in scheduler.flush():
                 await self._send_media_at(when, number, payload)
         finally:
@@ -311,14 +329,8 @@ class Session:
 
     async def _send_media_at(self, when: float, chunk: int, frame: bytes) -> None:
         await trio.sleep_until(self._t0 + when)
-        media = {
-            "track": "inbound",
-            "timestamp": self._timestamp((chunk - 1) * FRAME_SECONDS),
-            "chunk": chunk,
-            "payload": _b64(frame),
-        }
-        body = {"streamId": self.stream_id, "media": media, **self._common()}
-        if await self._send("media", body, record=self.fake.record_media_events):
+        message = self._wire.media(chunk, (chunk - 1) * self._wire.frame_ms / 1000, frame)
+        if await self._send(message, record=self.fake.record_media_events):
             self._counters.media_sent += 1
 
     async def _timers(self) -> None:
@@ -347,9 +359,12 @@ class Session:
         await trio.lowlevel.checkpoint()
 
     async def _send_dtmf(self, digit: str) -> None:
-        dtmf = {"track": "inbound", "digit": digit, "timestamp": self._timestamp(self._now())}
-        body = {"streamId": self.stream_id, "dtmf": dtmf, **self._common()}
-        if await self._send("dtmf", body):
+        if self._tones is not None:
+            # The tone is already in the caller's audio; the report still shows the press.
+            self._record(self._now(), "to_app", "<dtmf tone>", {"digit": digit})
+            self._counters.dtmf_sent += 1
+            await trio.lowlevel.checkpoint()
+        elif await self._send(self._wire.dtmf(digit, self._now())):
             self._counters.dtmf_sent += 1
 
     # ---------------------------------------------------------------- app side
@@ -383,14 +398,13 @@ class Session:
         at = self._now()
         self._counters.messages_received += 1
         fmt = self.fake.format
-        checked = validate_app_message(message, fmt=fmt, stream_id=self.stream_id)
+        checked = self._wire.check(message)
         event, command = checked.event, checked.command
-        if isinstance(message, bytes):
-            self._record(at, "from_app", "<binary>", {"bytes": len(message)})
-        elif event is None:
-            self._record(at, "from_app", "<invalid>", {})
-        elif event != "playAudio" or self.fake.record_media_events:
-            self._record(at, "from_app", event, checked.data)
+        size = {"bytes": len(message)} if isinstance(message, bytes) else {}
+        if event is None:
+            self._record(at, "from_app", "<binary>" if size else "<invalid>", size)
+        elif event != self._wire.play_event or self.fake.record_media_events:
+            self._record(at, "from_app", event, size if checked.data is None else checked.data)
         problems = [(p.kind, p.detail) for p in checked.problems]
         if self._stopped:
             problems.insert(0, (ViolationKind.AFTER_STOP, "message after stop"))
@@ -402,6 +416,11 @@ class Session:
             self._counters.play_audio_received += 1
             self._counters.audio_received_samples += len(samples)
             self._playout.enqueue(self._position(), samples)
+            if command.ack is not None:
+                name = _PACKET + command.ack
+                self._packets[name] = command.ack
+                self._playout.checkpoint(self._position(), name)
+                self._wake_acker()
         elif isinstance(command, CheckpointCommand):
             self._counters.checkpoints_received += 1
             checkpoint = _Checkpoint(command.name, at)
@@ -413,23 +432,36 @@ class Session:
             await self._clear(at)
         elif isinstance(command, SendDtmfCommand):
             self._sent_dtmf.append(SentDtmf(at=at, digits=command.digits))
+        elif isinstance(command, HangupCommand):
+            self._end("app_hangup")
 
     async def _clear(self, at: float) -> None:
         rate = self.fake.format.sample_rate
         self._counters.clears_received += 1
         outcome = self._playout.clear(self._position(), round(self.fake.clear_latency * rate))
+        dropped: list[_Checkpoint] = []
         for name in outcome.dropped_checkpoints:
-            self._pending[name].popleft().outcome = "cleared"
+            if self._packets.pop(name, None) is None:  # a KooKoo packet is never acked
+                checkpoint = self._pending[name].popleft()
+                checkpoint.outcome = "cleared"
+                dropped.append(checkpoint)
+        names = tuple(c.name for c in dropped)
         self._clears.append(
             ClearRecord(
                 at=at,
                 heard_after=outcome.heard_after / rate,
                 discarded=outcome.discarded / rate,
-                dropped_checkpoints=outcome.dropped_checkpoints,
+                dropped_checkpoints=names,
             )
         )
         self._wake_acker()
-        await self._send("clearedAudio", {"streamId": self.stream_id})
+        wire = self._wire
+        if wire.acks_cleared_marks:  # Twilio: every mark a clear made moot is echoed at once
+            for checkpoint in dropped:
+                if await self._send(wire.played(checkpoint.name, self._now())):
+                    checkpoint.acked_at = self._now()
+        for reply in wire.cleared(names):
+            await self._send(reply)
 
     def _wake_acker(self) -> None:
         self._playout_changed.set()
@@ -443,9 +475,14 @@ class Session:
                 await self._playout_changed.wait()
             self._playout_changed = trio.Event()
             for name in self._playout.pop_due(self._position()):
+                seqid = self._packets.pop(name, None)
+                if seqid is not None:
+                    ack = self._wire.played(seqid, self._now())
+                    if await self._send(ack, record=self.fake.record_media_events):
+                        self._counters.packet_acks += 1
+                    continue
                 checkpoint = self._pending[name].popleft()
-                body = {"streamId": self.stream_id, "name": name}
-                if await self._send("playedStream", body):
+                if await self._send(self._wire.played(name, self._now())):
                     checkpoint.acked_at = self._now()
                     checkpoint.outcome = "played"
 
@@ -465,6 +502,7 @@ class Session:
         )
         counters = self._counters
         return CallReport(
+            provider=fake.provider,
             format=fake.format,
             call_id=self.call_id,
             stream_id=self.stream_id,
@@ -495,20 +533,20 @@ class Session:
                 checkpoints_received=counters.checkpoints_received,
                 clears_received=counters.clears_received,
                 audio_received_seconds=counters.audio_received_samples / rate,
+                packet_acks=counters.packet_acks,
             ),
         )
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
 def _without_payload(message: dict[str, object]) -> dict[str, object]:
-    """A copy of ``message`` with every ``payload`` replaced by ``payload_bytes``."""
+    """A copy of ``message`` with every ``payload`` replaced by ``payload_bytes`` (and
+    KooKoo's ``samples`` arrays by ``samples_count``)."""
     out: dict[str, object] = {}
     for key, value in message.items():
         if key == "payload" and isinstance(value, str):
             out["payload_bytes"] = len(value) * 3 // 4 - value[-2:].count("=")
+        elif key == "samples" and isinstance(value, list):
+            out["samples_count"] = len(value)
         elif isinstance(value, dict):
             out[key] = _without_payload(value)
         else:

@@ -21,7 +21,7 @@ def format_report(report: CallReport) -> str:
     counts = report.counts
     close = report.close
     lines = [
-        f"call {report.call_id} ({report.format}), {report.duration:.2f} s",
+        f"{report.provider} call {report.call_id} ({report.format}), {report.duration:.2f} s",
         f"  sent {counts.media_sent} media frames, {counts.dtmf_sent} DTMF; "
         f"received {counts.play_audio_received} playAudio "
         f"({counts.audio_received_seconds:.2f} s of audio), "
@@ -60,6 +60,8 @@ def format_report(report: CallReport) -> str:
         )
     for barge_in in report.barge_ins:
         lines.append(f"  barge-in at {barge_in.at:.2f} s: silent after {_ms(barge_in.heard_after)}")
+    if counts.packet_acks:
+        lines.append(f"  packets acknowledged as played: {counts.packet_acks}")
     lines.append(f"  protocol violations: {len(report.violations)}")
     lines.extend(f"    {v.kind}: {v.detail}" for v in report.violations[:10])
     lines.append(f"  closed by {close.by} with code {close.code} ({close.reason})")

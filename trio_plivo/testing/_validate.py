@@ -1,4 +1,5 @@
-"""Strict checks of what an application sends to Plivo (§1.3 of the protocol notes).
+"""Strict checks of what an application sends to Plivo (§1.3 of the protocol notes), and the
+command and verdict types every provider's checks share (``_wire_*.py``).
 
 Pure functions: one wire message in, the decoded command (when it is usable) and the list of
 problems out. Nothing here raises on bad input; a simulator that crashes on a malformed frame
@@ -20,14 +21,19 @@ from .._format import AudioFormat
 from ..transport import Message
 
 __all__ = [
+    "HARMLESS",
     "AppCommand",
     "CheckedMessage",
     "CheckpointCommand",
     "ClearAudioCommand",
+    "HangupCommand",
     "PlayAudioCommand",
+    "Problem",
     "SendDtmfCommand",
     "Violation",
     "ViolationKind",
+    "decode_base64_audio",
+    "rejected",
     "validate_app_message",
 ]
 
@@ -50,6 +56,9 @@ class ViolationKind(enum.StrEnum):
     WRONG_STREAM_ID = "wrong_stream_id"
     BAD_DTMF = "bad_dtmf"
     AFTER_STOP = "after_stop"
+    #: Audio in a size the provider plays badly or refuses (Exotel's 320-byte units, Vonage's
+    #: and KooKoo's fixed frames).
+    WRONG_CHUNK_SIZE = "wrong_chunk_size"
 
 
 @attrs.frozen
@@ -66,6 +75,8 @@ class Violation:
 @attrs.frozen
 class PlayAudioCommand:
     payload: bytes
+    #: The provider acknowledges this very packet once it has played (KooKoo's ``seqid``).
+    ack: str | None = None
 
 
 @attrs.frozen
@@ -83,7 +94,14 @@ class SendDtmfCommand:
     digits: str
 
 
-AppCommand = PlayAudioCommand | CheckpointCommand | ClearAudioCommand | SendDtmfCommand
+@attrs.frozen
+class HangupCommand:
+    """An in-stream hang-up (KooKoo's ``callDisconnect``)."""
+
+
+AppCommand = (
+    PlayAudioCommand | CheckpointCommand | ClearAudioCommand | SendDtmfCommand | HangupCommand
+)
 
 # Plivo tolerates a top-level streamId on playAudio (SDK-java and pipecat send one), so it is
 # allowed but, when present, must be the right one.
@@ -96,12 +114,15 @@ _ALLOWED_KEYS: Final[dict[str, frozenset[str]]] = {
 _MEDIA_KEYS: Final = frozenset({"contentType", "sampleRate", "payload"})
 _DTMF_DIGITS: Final = re.compile(r"[0-9A-D*#]+")
 # Unknown fields are reported but do not stop the command from taking effect: Plivo ignores
-# extra keys. Every other kind makes the message unusable.
-_HARMLESS: Final = frozenset({ViolationKind.UNKNOWN_FIELD})
+# extra keys. Audio of an awkward size still plays (with a gap, on Exotel). Every other kind
+# makes the message unusable.
+HARMLESS: Final = frozenset({ViolationKind.UNKNOWN_FIELD, ViolationKind.WRONG_CHUNK_SIZE})
 
 
 @attrs.frozen
-class _Problem:
+class Problem:
+    """One thing wrong with a message (it becomes a :class:`Violation` with a time)."""
+
     kind: ViolationKind
     detail: str
 
@@ -116,40 +137,40 @@ class CheckedMessage:
     data: dict[str, object] | None
     #: What to apply; ``None`` when the message is unusable.
     command: AppCommand | None
-    problems: tuple[_Problem, ...]
+    problems: tuple[Problem, ...]
 
 
-def _rejected(
+def rejected(
     kind: ViolationKind,
     detail: str,
     *,
     event: str | None = None,
     data: dict[str, object] | None = None,
 ) -> CheckedMessage:
-    return CheckedMessage(event=event, data=data, command=None, problems=(_Problem(kind, detail),))
+    return CheckedMessage(event=event, data=data, command=None, problems=(Problem(kind, detail),))
 
 
 def validate_app_message(message: Message, *, fmt: AudioFormat, stream_id: str) -> CheckedMessage:
     """Check one message from the application against the negotiated stream."""
     if isinstance(message, bytes):
-        return _rejected(ViolationKind.BINARY_FRAME, f"binary frame of {len(message)} bytes")
+        return rejected(ViolationKind.BINARY_FRAME, f"binary frame of {len(message)} bytes")
     try:
         data = orjson.loads(message)
     except orjson.JSONDecodeError as exc:
-        return _rejected(ViolationKind.INVALID_JSON, str(exc))
+        return rejected(ViolationKind.INVALID_JSON, str(exc))
     if not isinstance(data, dict):
-        return _rejected(ViolationKind.NOT_AN_OBJECT, f"top level is {type(data).__name__}")
+        return rejected(ViolationKind.NOT_AN_OBJECT, f"top level is {type(data).__name__}")
     event = data.get("event")
     if not isinstance(event, str):
         kind = ViolationKind.MISSING_FIELD if event is None else ViolationKind.WRONG_TYPE
-        return _rejected(kind, "'event' must be a string", data=data)
+        return rejected(kind, "'event' must be a string", data=data)
     if event not in _ALLOWED_KEYS:
-        return _rejected(
+        return rejected(
             ViolationKind.UNKNOWN_EVENT, f"unknown event {event!r}", event=event, data=data
         )
 
-    problems: list[_Problem] = [
-        _Problem(ViolationKind.UNKNOWN_FIELD, f"unknown field {key!r}")
+    problems: list[Problem] = [
+        Problem(ViolationKind.UNKNOWN_FIELD, f"unknown field {key!r}")
         for key in sorted(data.keys() - _ALLOWED_KEYS[event])
     ]
     command: AppCommand | None
@@ -162,9 +183,9 @@ def validate_app_message(message: Message, *, fmt: AudioFormat, stream_id: str) 
         name = data.get("name")
         command = None
         if name is None:
-            problems.append(_Problem(ViolationKind.MISSING_FIELD, "checkpoint without 'name'"))
+            problems.append(Problem(ViolationKind.MISSING_FIELD, "checkpoint without 'name'"))
         elif not isinstance(name, str) or not name:
-            problems.append(_Problem(ViolationKind.WRONG_TYPE, "'name' must be a non-empty string"))
+            problems.append(Problem(ViolationKind.WRONG_TYPE, "'name' must be a non-empty string"))
         else:
             command = CheckpointCommand(name)
     elif event == "clearAudio":
@@ -172,92 +193,99 @@ def validate_app_message(message: Message, *, fmt: AudioFormat, stream_id: str) 
         command = ClearAudioCommand()
     else:
         command = _check_dtmf(data.get("dtmf"), problems)
-    if any(p.kind not in _HARMLESS for p in problems):
+    if any(p.kind not in HARMLESS for p in problems):
         command = None
     return CheckedMessage(event=event, data=data, command=command, problems=tuple(problems))
 
 
-def _check_stream_id(data: dict[str, object], stream_id: str, problems: list[_Problem]) -> None:
+def _check_stream_id(data: dict[str, object], stream_id: str, problems: list[Problem]) -> None:
     value = data.get("streamId")
     if value is None:
-        problems.append(_Problem(ViolationKind.MISSING_FIELD, "missing 'streamId'"))
+        problems.append(Problem(ViolationKind.MISSING_FIELD, "missing 'streamId'"))
     elif value != stream_id:
         problems.append(
-            _Problem(ViolationKind.WRONG_STREAM_ID, f"streamId {value!r} is not {stream_id!r}")
+            Problem(ViolationKind.WRONG_STREAM_ID, f"streamId {value!r} is not {stream_id!r}")
         )
 
 
 def _check_play_audio(
-    media: object, fmt: AudioFormat, problems: list[_Problem]
+    media: object, fmt: AudioFormat, problems: list[Problem]
 ) -> PlayAudioCommand | None:
     if media is None:
-        problems.append(_Problem(ViolationKind.MISSING_FIELD, "playAudio without 'media'"))
+        problems.append(Problem(ViolationKind.MISSING_FIELD, "playAudio without 'media'"))
         return None
     if not isinstance(media, dict):
-        problems.append(_Problem(ViolationKind.WRONG_TYPE, "'media' must be an object"))
+        problems.append(Problem(ViolationKind.WRONG_TYPE, "'media' must be an object"))
         return None
     problems.extend(
-        _Problem(ViolationKind.UNKNOWN_FIELD, f"unknown field 'media.{key}'")
+        Problem(ViolationKind.UNKNOWN_FIELD, f"unknown field 'media.{key}'")
         for key in sorted(media.keys() - _MEDIA_KEYS)
     )
     content_type = media.get("contentType")
     if content_type is None:
-        problems.append(_Problem(ViolationKind.MISSING_FIELD, "missing 'media.contentType'"))
+        problems.append(Problem(ViolationKind.MISSING_FIELD, "missing 'media.contentType'"))
     elif content_type != fmt.content_type:
         problems.append(
-            _Problem(
+            Problem(
                 ViolationKind.WRONG_CONTENT_TYPE,
                 f"contentType {content_type!r}, stream negotiated {fmt.content_type!r}",
             )
         )
     rate = media.get("sampleRate")
     if rate is None:
-        problems.append(_Problem(ViolationKind.MISSING_FIELD, "missing 'media.sampleRate'"))
+        problems.append(Problem(ViolationKind.MISSING_FIELD, "missing 'media.sampleRate'"))
     elif not isinstance(rate, int) or isinstance(rate, bool):
         problems.append(
-            _Problem(ViolationKind.WRONG_TYPE, f"sampleRate must be an integer, got {rate!r}")
+            Problem(ViolationKind.WRONG_TYPE, f"sampleRate must be an integer, got {rate!r}")
         )
     elif rate != fmt.sample_rate:
         problems.append(
-            _Problem(
+            Problem(
                 ViolationKind.WRONG_SAMPLE_RATE,
                 f"sampleRate {rate}, stream negotiated {fmt.sample_rate}",
             )
         )
     payload = media.get("payload")
     if payload is None:
-        problems.append(_Problem(ViolationKind.MISSING_FIELD, "missing 'media.payload'"))
+        problems.append(Problem(ViolationKind.MISSING_FIELD, "missing 'media.payload'"))
         return None
     if not isinstance(payload, str):
-        problems.append(_Problem(ViolationKind.WRONG_TYPE, "'media.payload' must be a string"))
+        problems.append(Problem(ViolationKind.WRONG_TYPE, "'media.payload' must be a string"))
         return None
+    audio = decode_base64_audio(payload, fmt, problems)
+    return None if audio is None else PlayAudioCommand(audio)
+
+
+def decode_base64_audio(payload: str, fmt: AudioFormat, problems: list[Problem]) -> bytes | None:
+    """A base64 ``payload`` decoded to whole, non-empty samples of ``fmt``, or ``None`` with
+    the reason appended to ``problems``."""
     try:
         audio = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError) as exc:
-        problems.append(_Problem(ViolationKind.BAD_BASE64, f"payload is not base64: {exc}"))
+        problems.append(Problem(ViolationKind.BAD_BASE64, f"payload is not base64: {exc}"))
         return None
     if not audio:
-        problems.append(_Problem(ViolationKind.EMPTY_PAYLOAD, "empty payload"))
+        problems.append(Problem(ViolationKind.EMPTY_PAYLOAD, "empty payload"))
         return None
     if len(audio) % fmt.bytes_per_sample:
         problems.append(
-            _Problem(
+            Problem(
                 ViolationKind.PARTIAL_SAMPLE,
                 f"{len(audio)} bytes is not a whole number of {fmt.bytes_per_sample}-byte samples",
             )
         )
         return None
-    return PlayAudioCommand(audio)
+    return audio
 
 
-def _check_dtmf(digits: object, problems: list[_Problem]) -> SendDtmfCommand | None:
+def _check_dtmf(digits: object, problems: list[Problem]) -> SendDtmfCommand | None:
     if digits is None:
-        problems.append(_Problem(ViolationKind.MISSING_FIELD, "sendDTMF without 'dtmf'"))
+        problems.append(Problem(ViolationKind.MISSING_FIELD, "sendDTMF without 'dtmf'"))
         return None
     if not isinstance(digits, str):
-        problems.append(_Problem(ViolationKind.WRONG_TYPE, "'dtmf' must be a string"))
+        problems.append(Problem(ViolationKind.WRONG_TYPE, "'dtmf' must be a string"))
         return None
     if not _DTMF_DIGITS.fullmatch(digits):
-        problems.append(_Problem(ViolationKind.BAD_DTMF, f"digits {digits!r} outside [0-9A-D*#]"))
+        problems.append(Problem(ViolationKind.BAD_DTMF, f"digits {digits!r} outside [0-9A-D*#]"))
         return None
     return SendDtmfCommand(digits)

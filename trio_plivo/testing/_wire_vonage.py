@@ -1,0 +1,150 @@
+"""Vonage's side of the wire (``../shared/protocols.md`` §6).
+
+Vonage opens with a ``websocket:connected`` JSON message carrying the content type and the
+NCCO headers flattened, then sends the caller's audio as **binary** frames of raw PCM16 LE,
+20 ms each. The app answers with binary frames of the same shape, ``{"action":"notify",
+"payload":{...}}`` (echoed back as ``websocket:notify`` with the same payload once the audio
+before it has played) and ``{"action":"clear"}`` (answered with ``websocket:cleared``; the
+notifies it made moot are never echoed). Vonage has no stop message: it closes the socket.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+import orjson
+
+from ..transport import Message
+from ._validate import (
+    HARMLESS,
+    AppCommand,
+    CheckedMessage,
+    CheckpointCommand,
+    ClearAudioCommand,
+    PlayAudioCommand,
+    Problem,
+    ViolationKind,
+    rejected,
+)
+from ._wire import JsonWire, WireMessage, WireSetup, decode_object
+
+__all__ = ["VonageWire"]
+
+_ACTION_KEYS = {"clear": frozenset({"action"}), "notify": frozenset({"action", "payload"})}
+
+
+class VonageWire(JsonWire):
+    """Vonage's side of one WebSocket call leg."""
+
+    provider = "vonage"
+    frame_ms = 20
+    has_dtmf_events = True
+    play_event = "media"
+    acks_cleared_marks = False
+
+    def __init__(self, setup: WireSetup) -> None:
+        super().__init__(setup)
+        # Each notify's payload, by the name it is tracked under, to echo it verbatim.
+        self._payloads: dict[str, deque[object]] = {}
+
+    def opening(self) -> list[WireMessage]:
+        setup = self.setup
+        fmt = setup.format
+        # Vonage flattens the NCCO endpoint's headers into this message; a "uuid" header is
+        # how an app learns the call's id (the codec looks for it).
+        connected: dict[str, object] = {
+            "content-type": f"audio/l16;rate={fmt.sample_rate}",
+            "uuid": setup.call_id,
+            **setup.headers,
+        }
+        return [WireMessage("websocket:connected", connected, sequenced=False)]
+
+    def media(self, chunk: int, at: float, payload: bytes) -> WireMessage:
+        return WireMessage("media", payload)
+
+    def dtmf(self, digit: str, at: float) -> WireMessage:
+        return WireMessage("websocket:dtmf", {"digit": digit, "duration": 100})
+
+    def played(self, name: str, at: float) -> WireMessage:
+        return WireMessage("websocket:notify", {"payload": self._pop_payload(name)})
+
+    def _pop_payload(self, name: str) -> object:
+        queue = self._payloads[name]
+        payload = queue.popleft()
+        if not queue:
+            del self._payloads[name]
+        return payload
+
+    def cleared(self, dropped: Sequence[str]) -> list[WireMessage]:
+        for name in dropped:
+            self._pop_payload(name)
+        return [WireMessage("websocket:cleared", {})]
+
+    def stop(self) -> WireMessage | None:
+        return None
+
+    def check(self, message: Message) -> CheckedMessage:
+        if isinstance(message, bytes):
+            return self._check_audio(message)
+        data = decode_object(message, provider=self.provider)
+        if isinstance(data, CheckedMessage):
+            return data
+        action = data.get("action")
+        if not isinstance(action, str):
+            kind = ViolationKind.MISSING_FIELD if action is None else ViolationKind.WRONG_TYPE
+            return rejected(
+                kind, "'action' must be a string (Vonage commands are actions)", data=data
+            )
+        allowed = _ACTION_KEYS.get(action)
+        if allowed is None:
+            return rejected(
+                ViolationKind.UNKNOWN_EVENT,
+                f"unknown action {action!r} (Vonage takes notify and clear)",
+                event=action,
+                data=data,
+            )
+        problems = [
+            Problem(ViolationKind.UNKNOWN_FIELD, f"unknown field {key!r}")
+            for key in sorted(data.keys() - allowed)
+        ]
+        command: AppCommand | None = ClearAudioCommand()
+        if action == "notify":
+            command = None
+            payload = data.get("payload")
+            if not isinstance(payload, dict):
+                kind = ViolationKind.MISSING_FIELD if payload is None else ViolationKind.WRONG_TYPE
+                problems.append(Problem(kind, "notify needs a 'payload' object"))
+            elif not any(p.kind not in HARMLESS for p in problems):
+                name = payload.get("name")
+                if not isinstance(name, str) or not name:
+                    name = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode()
+                self._payloads.setdefault(name, deque()).append(payload)
+                command = CheckpointCommand(name)
+        if any(p.kind not in HARMLESS for p in problems):
+            command = None
+        return CheckedMessage(event=action, data=data, command=command, problems=tuple(problems))
+
+    def _check_audio(self, audio: bytes) -> CheckedMessage:
+        fmt = self.setup.format
+        problems: list[Problem] = []
+        if not audio:
+            return rejected(ViolationKind.EMPTY_PAYLOAD, "empty binary frame", event="media")
+        if len(audio) % fmt.bytes_per_sample:
+            return rejected(
+                ViolationKind.PARTIAL_SAMPLE,
+                f"binary frame of {len(audio)} bytes is not whole PCM16 samples",
+                event="media",
+            )
+        frame = fmt.bytes_for(self.frame_ms)
+        if len(audio) != frame:
+            problems.append(
+                Problem(
+                    ViolationKind.WRONG_CHUNK_SIZE,
+                    f"binary frame of {len(audio)} bytes: Vonage takes 20 ms frames "
+                    f"({frame} bytes at {fmt.sample_rate} Hz)",
+                )
+            )
+        return CheckedMessage(
+            event="media", data=None, command=PlayAudioCommand(audio), problems=tuple(problems)
+        )
