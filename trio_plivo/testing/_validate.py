@@ -33,6 +33,7 @@ __all__ = [
     "Violation",
     "ViolationKind",
     "decode_base64_audio",
+    "decode_object",
     "rejected",
     "validate_app_message",
 ]
@@ -150,16 +151,29 @@ def rejected(
     return CheckedMessage(event=event, data=data, command=None, problems=(Problem(kind, detail),))
 
 
-def validate_app_message(message: Message, *, fmt: AudioFormat, stream_id: str) -> CheckedMessage:
-    """Check one message from the application against the negotiated stream."""
+def decode_object(
+    message: Message, *, provider: str = "Plivo"
+) -> dict[str, object] | CheckedMessage:
+    """A JSON text frame as a dict, or the rejection of anything else."""
     if isinstance(message, bytes):
-        return rejected(ViolationKind.BINARY_FRAME, f"binary frame of {len(message)} bytes")
+        return rejected(
+            ViolationKind.BINARY_FRAME,
+            f"binary frame of {len(message)} bytes ({provider} takes JSON text here)",
+        )
     try:
         data = orjson.loads(message)
     except orjson.JSONDecodeError as exc:
         return rejected(ViolationKind.INVALID_JSON, str(exc))
     if not isinstance(data, dict):
         return rejected(ViolationKind.NOT_AN_OBJECT, f"top level is {type(data).__name__}")
+    return data
+
+
+def validate_app_message(message: Message, *, fmt: AudioFormat, stream_id: str) -> CheckedMessage:
+    """Check one message from the application against the negotiated stream."""
+    data = decode_object(message)
+    if isinstance(data, CheckedMessage):
+        return data
     event = data.get("event")
     if not isinstance(event, str):
         kind = ViolationKind.MISSING_FIELD if event is None else ViolationKind.WRONG_TYPE

@@ -14,11 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar, Protocol
 
 import attrs
-import orjson
 
 from .._format import AudioFormat
 from ..transport import Message
-from ._validate import CheckedMessage, ViolationKind, rejected
+from ._validate import CheckedMessage, decode_object
 
 __all__ = [
     "JsonWire",
@@ -118,22 +117,6 @@ class ProviderWire(Protocol):
 def epoch_ms(setup: WireSetup, at: float) -> int:
     """``at`` seconds into the stream as epoch milliseconds."""
     return setup.timestamp_origin_ms + round(at * 1000)
-
-
-def decode_object(message: Message, *, provider: str) -> dict[str, object] | CheckedMessage:
-    """A JSON text frame as a dict, or the rejection of anything else."""
-    if isinstance(message, bytes):
-        return rejected(
-            ViolationKind.BINARY_FRAME,
-            f"binary frame of {len(message)} bytes ({provider} takes JSON text here)",
-        )
-    try:
-        data = orjson.loads(message)
-    except orjson.JSONDecodeError as exc:
-        return rejected(ViolationKind.INVALID_JSON, str(exc))
-    if not isinstance(data, dict):
-        return rejected(ViolationKind.NOT_AN_OBJECT, f"top level is {type(data).__name__}")
-    return data
 
 
 class JsonWire:
