@@ -33,6 +33,9 @@ __all__ = [
     "Violation",
     "ViolationKind",
     "decode_base64_audio",
+    "absent_or_wrong",
+    "check_nested",
+    "decode_event",
     "decode_object",
     "rejected",
     "validate_app_message",
@@ -169,15 +172,45 @@ def decode_object(
     return data
 
 
-def validate_app_message(message: Message, *, fmt: AudioFormat, stream_id: str) -> CheckedMessage:
-    """Check one message from the application against the negotiated stream."""
-    data = decode_object(message)
+def absent_or_wrong(value: object) -> ViolationKind:
+    """The violation for a field that is not what it must be: missing, or the wrong type."""
+    return ViolationKind.MISSING_FIELD if value is None else ViolationKind.WRONG_TYPE
+
+
+def decode_event(
+    message: Message, *, provider: str = "Plivo"
+) -> tuple[str, dict[str, object]] | CheckedMessage:
+    """A JSON text frame's ``event`` name and object, or the rejection of anything else."""
+    data = decode_object(message, provider=provider)
     if isinstance(data, CheckedMessage):
         return data
     event = data.get("event")
     if not isinstance(event, str):
-        kind = ViolationKind.MISSING_FIELD if event is None else ViolationKind.WRONG_TYPE
-        return rejected(kind, "'event' must be a string", data=data)
+        return rejected(absent_or_wrong(event), "'event' must be a string", data=data)
+    return event, data
+
+
+def check_nested(
+    value: object, field: str, allowed: frozenset[str] | set[str], problems: list[Problem]
+) -> dict[str, object] | None:
+    """``value`` (the message's ``field``) as an object, noting unknown keys in it; ``None``
+    (with the reason noted) when it is not an object."""
+    if not isinstance(value, dict):
+        problems.append(Problem(absent_or_wrong(value), f"'{field}' must be an object"))
+        return None
+    problems.extend(
+        Problem(ViolationKind.UNKNOWN_FIELD, f"unknown field '{field}.{key}'")
+        for key in sorted(value.keys() - allowed)
+    )
+    return value
+
+
+def validate_app_message(message: Message, *, fmt: AudioFormat, stream_id: str) -> CheckedMessage:
+    """Check one message from the application against the negotiated stream."""
+    decoded = decode_event(message)
+    if isinstance(decoded, CheckedMessage):
+        return decoded
+    event, data = decoded
     if event not in _ALLOWED_KEYS:
         return rejected(
             ViolationKind.UNKNOWN_EVENT, f"unknown event {event!r}", event=event, data=data
@@ -225,16 +258,9 @@ def _check_stream_id(data: dict[str, object], stream_id: str, problems: list[Pro
 def _check_play_audio(
     media: object, fmt: AudioFormat, problems: list[Problem]
 ) -> PlayAudioCommand | None:
+    media = check_nested(media, "media", _MEDIA_KEYS, problems)
     if media is None:
-        problems.append(Problem(ViolationKind.MISSING_FIELD, "playAudio without 'media'"))
         return None
-    if not isinstance(media, dict):
-        problems.append(Problem(ViolationKind.WRONG_TYPE, "'media' must be an object"))
-        return None
-    problems.extend(
-        Problem(ViolationKind.UNKNOWN_FIELD, f"unknown field 'media.{key}'")
-        for key in sorted(media.keys() - _MEDIA_KEYS)
-    )
     content_type = media.get("contentType")
     if content_type is None:
         problems.append(Problem(ViolationKind.MISSING_FIELD, "missing 'media.contentType'"))

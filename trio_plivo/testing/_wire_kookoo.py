@@ -28,6 +28,8 @@ from ._validate import (
     PlayAudioCommand,
     Problem,
     ViolationKind,
+    absent_or_wrong,
+    check_nested,
     rejected,
 )
 from ._wire import JsonWire, WireMessage, decode_object, epoch_ms
@@ -146,8 +148,9 @@ class KooKooWire(JsonWire):
             )
         seqid = data.get("seqid")
         if not isinstance(seqid, str) or not seqid:
-            kind = ViolationKind.MISSING_FIELD if seqid is None else ViolationKind.WRONG_TYPE
-            problems.append(Problem(kind, "media needs a 'seqid' string (acks name it)"))
+            problems.append(
+                Problem(absent_or_wrong(seqid), "media needs a 'seqid' string (acks name it)")
+            )
         audio = _check_data(data.get("data"), problems)
         command: AppCommand | None = None
         if audio is not None and isinstance(seqid, str):
@@ -176,14 +179,9 @@ class KooKooWire(JsonWire):
 
 def _check_data(body: object, problems: list[Problem]) -> bytes | None:
     """The packet's samples as PCM16 LE bytes, or ``None`` with the reasons."""
-    if not isinstance(body, dict):
-        kind = ViolationKind.MISSING_FIELD if body is None else ViolationKind.WRONG_TYPE
-        problems.append(Problem(kind, "media needs a 'data' object"))
+    body = check_nested(body, "data", _DATA_KEYS, problems)
+    if body is None:
         return None
-    problems.extend(
-        Problem(ViolationKind.UNKNOWN_FIELD, f"unknown field 'data.{key}'")
-        for key in sorted(body.keys() - _DATA_KEYS)
-    )
     rate = body.get("sampleRate")
     if rate != 8000:
         problems.append(

@@ -30,10 +30,13 @@ from ._validate import (
     PlayAudioCommand,
     Problem,
     ViolationKind,
+    absent_or_wrong,
+    check_nested,
     decode_base64_audio,
+    decode_event,
     rejected,
 )
-from ._wire import JsonWire, WireMessage, decode_object
+from ._wire import JsonWire, WireMessage
 
 __all__ = ["ExotelWire", "SignalWireWire", "TelnyxWire", "TwilioShapedWire", "TwilioWire"]
 
@@ -120,13 +123,10 @@ class TwilioShapedWire(JsonWire):
     # --- the app's messages ---------------------------------------------------------------
 
     def check(self, message: Message) -> CheckedMessage:
-        data = decode_object(message, provider=self.provider)
-        if isinstance(data, CheckedMessage):
-            return data
-        event = data.get("event")
-        if not isinstance(event, str):
-            kind = ViolationKind.MISSING_FIELD if event is None else ViolationKind.WRONG_TYPE
-            return rejected(kind, "'event' must be a string", data=data)
+        decoded = decode_event(message, provider=self.provider)
+        if isinstance(decoded, CheckedMessage):
+            return decoded
+        event, data = decoded
         if event not in ("media", "mark", "clear"):
             return rejected(
                 ViolationKind.UNKNOWN_EVENT,
@@ -169,18 +169,14 @@ class TwilioShapedWire(JsonWire):
                 )
 
     def _check_media(self, media: object, problems: list[Problem]) -> PlayAudioCommand | None:
-        if not isinstance(media, dict):
-            kind = ViolationKind.MISSING_FIELD if media is None else ViolationKind.WRONG_TYPE
-            problems.append(Problem(kind, "media needs a 'media' object"))
+        media = check_nested(media, "media", self.APP_MEDIA_KEYS, problems)
+        if media is None:
             return None
-        problems.extend(
-            Problem(ViolationKind.UNKNOWN_FIELD, f"unknown field 'media.{key}'")
-            for key in sorted(media.keys() - self.APP_MEDIA_KEYS)
-        )
         payload = media.get("payload")
         if not isinstance(payload, str):
-            kind = ViolationKind.MISSING_FIELD if payload is None else ViolationKind.WRONG_TYPE
-            problems.append(Problem(kind, "'media.payload' must be a base64 string"))
+            problems.append(
+                Problem(absent_or_wrong(payload), "'media.payload' must be a base64 string")
+            )
             return None
         audio = decode_base64_audio(payload, self.setup.format, problems)
         if audio is None:
@@ -193,14 +189,9 @@ class TwilioShapedWire(JsonWire):
 
 
 def _check_mark(mark: object, problems: list[Problem]) -> CheckpointCommand | None:
-    if not isinstance(mark, dict):
-        kind = ViolationKind.MISSING_FIELD if mark is None else ViolationKind.WRONG_TYPE
-        problems.append(Problem(kind, "mark needs a 'mark' object"))
+    mark = check_nested(mark, "mark", {"name"}, problems)
+    if mark is None:
         return None
-    problems.extend(
-        Problem(ViolationKind.UNKNOWN_FIELD, f"unknown field 'mark.{key}'")
-        for key in sorted(mark.keys() - {"name"})
-    )
     name = mark.get("name")
     if name is None:
         problems.append(Problem(ViolationKind.MISSING_FIELD, "mark without 'mark.name'"))

@@ -25,6 +25,7 @@ from ._validate import (
     PlayAudioCommand,
     Problem,
     ViolationKind,
+    absent_or_wrong,
     rejected,
 )
 from ._wire import JsonWire, WireMessage, WireSetup, decode_object
@@ -92,9 +93,10 @@ class VonageWire(JsonWire):
             return data
         action = data.get("action")
         if not isinstance(action, str):
-            kind = ViolationKind.MISSING_FIELD if action is None else ViolationKind.WRONG_TYPE
             return rejected(
-                kind, "'action' must be a string (Vonage commands are actions)", data=data
+                absent_or_wrong(action),
+                "'action' must be a string (Vonage commands are actions)",
+                data=data,
             )
         allowed = _ACTION_KEYS.get(action)
         if allowed is None:
@@ -113,8 +115,9 @@ class VonageWire(JsonWire):
             command = None
             payload = data.get("payload")
             if not isinstance(payload, dict):
-                kind = ViolationKind.MISSING_FIELD if payload is None else ViolationKind.WRONG_TYPE
-                problems.append(Problem(kind, "notify needs a 'payload' object"))
+                problems.append(
+                    Problem(absent_or_wrong(payload), "notify needs a 'payload' object")
+                )
             elif not any(p.kind not in HARMLESS for p in problems):
                 name = payload.get("name")
                 if not isinstance(name, str) or not name:
