@@ -46,10 +46,11 @@ from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from typing import Final, Literal, TypeVar
 
 import attrs
+import numpy as np
 import trio
 
 from .._exceptions import CallClosed
-from ..audio import decode_wire
+from ..audio import Int16Array, Resampler, decode_wire, pcm16_to_bytes
 from ..call import Call, Mark, MarkResult, MarkStatus
 from ..protocol import Dtmf, Media
 from ._bargein import SpokenSentence, heard_text
@@ -510,10 +511,13 @@ class Agent:
 class _Listener:
     """Caller audio -> VAD turns -> utterances for the transcriber (the listener task's state).
 
-    The VAD runs on the wire audio as it comes (8 or 16 kHz PCM, no resampling: a resampler
-    would hold back tens of milliseconds and delay every end of turn); the STT gets its own
-    stateful conversion to its rate. The last ``preroll_ms`` of STT audio are kept so an
-    utterance starts before the frames the VAD needed to be sure.
+    Each inbound payload is decoded once, to samples at the wire rate. The VAD runs on them as
+    they come (8 or 16 kHz PCM, no resampling: a resampler would hold back tens of
+    milliseconds and delay every end of turn). Only an utterance's audio is converted to the
+    STT's rate, and most of a call is not the caller talking: between utterances the last
+    ``preroll_ms`` of wire samples are kept, and a start of speech converts them in one piece
+    with a fresh resampler, so the utterance begins before the frames the VAD needed to be
+    sure. The end of an utterance flushes the resampler's held-back tail into it.
     """
 
     def __init__(self, agent: Agent, stt_rate: int) -> None:
@@ -521,36 +525,47 @@ class _Listener:
         call = agent.call
         self._agent = agent
         self._format = call.media_format
-        vad_rate = self._format.sample_rate
+        wire_rate = self._format.sample_rate
         self._detector = TurnDetector(
-            config.vad(vad_rate), start_ms=config.min_speech_ms, end_ms=config.end_of_turn_ms
+            config.vad(wire_rate), start_ms=config.min_speech_ms, end_ms=config.end_of_turn_ms
         )
-        self._vad_frame = vad_rate * FRAME_MS // 1000 * 2
+        self._vad_frame = wire_rate * FRAME_MS // 1000 * 2
         self._vad_pending = bytearray()
-        self._stt_decoder = call.pcm_decoder(stt_rate)
-        self._preroll: deque[bytes] = deque()
-        self._preroll_bytes = 0
-        self._preroll_limit = round(stt_rate * config.preroll_ms / 1000) * 2
+        self._resampler = Resampler(wire_rate, stt_rate)
+        self._preroll: deque[Int16Array] = deque()
+        self._preroll_samples = 0
+        self._preroll_limit = round(wire_rate * config.preroll_ms / 1000)
         self._max_chunks = math.ceil(config.max_utterance_s * 1000 / FRAME_MS) + 64
         self._utterance: _Utterance | None = None
 
     async def feed(self, payload: bytes, now: float) -> None:
-        stt_audio = self._stt_decoder.decode(payload)
+        samples = decode_wire(payload, self._format)
         utterance = self._utterance
         if utterance is not None:
-            if not _offer(utterance.frames, stt_audio):
+            if not self._transcribe(utterance, samples):
                 self._end(utterance, now)  # too long: transcribe what we have
-        elif stt_audio:
-            self._preroll.append(stt_audio)
-            self._preroll_bytes += len(stt_audio)
-            while self._preroll_bytes - len(self._preroll[0]) >= self._preroll_limit:
-                self._preroll_bytes -= len(self._preroll.popleft())
-        self._vad_pending += decode_wire(payload, self._format).astype("<i2").tobytes()
+        elif samples.size:
+            preroll = self._preroll
+            preroll.append(samples)
+            self._preroll_samples += samples.size
+            while self._preroll_samples - preroll[0].size >= self._preroll_limit:
+                self._preroll_samples -= preroll.popleft().size
+        pcm = samples.astype("<i2", copy=False).tobytes()
         size = self._vad_frame
+        if len(pcm) == size and not self._vad_pending:
+            await self._on_frame(pcm, now)  # the usual case: one wire frame, one VAD frame
+            return
+        self._vad_pending += pcm
         while len(self._vad_pending) >= size:
             frame = bytes(self._vad_pending[:size])
             del self._vad_pending[:size]
             await self._on_frame(frame, now)
+
+    def _transcribe(self, utterance: _Utterance, samples: Int16Array) -> bool:
+        """Convert wire samples to the STT's rate and hand them over; False when the
+        transcriber cannot take more."""
+        converted = self._resampler.process(samples)
+        return not converted.size or _offer(utterance.frames, pcm16_to_bytes(converted))
 
     async def _on_frame(self, frame: bytes, now: float) -> None:
         agent = self._agent
@@ -580,19 +595,23 @@ class _Listener:
             started_at=self._detector.started_at,
             started_busy=agent.speaking,
         )
-        for chunk in self._preroll:
-            _offer(send, chunk)
+        if self._preroll:
+            self._transcribe(utterance, np.concatenate(self._preroll))
         self._preroll.clear()
-        self._preroll_bytes = 0
+        self._preroll_samples = 0
         try:
             agent._utterance_send.send_nowait(utterance)
         except trio.WouldBlock:
             logger.warning("call %s: transcriber backlog, utterance dropped", agent.call.call_id)
+            self._resampler.reset()
             send.close()
             return
         self._utterance = utterance
 
     def _end(self, utterance: _Utterance, now: float) -> None:
+        tail = self._resampler.flush()  # and a fresh stream for the next utterance
+        if tail.size:
+            _offer(utterance.frames, pcm16_to_bytes(tail))
         utterance.speech_end = self._detector.speech_end
         utterance.turn_end = now
         utterance.accepted = utterance.accepted or not utterance.started_busy
