@@ -274,12 +274,21 @@ async def measure(
     totals = [t for report in reports for t in _answers(report)]
     providers = END_OF_TURN_MS / 1000 + STT_S + LLM_S + TTS_S
     added = [t - providers for t in totals]
-    pipeline = [
-        (turn.first_audio - turn.turn_end) - (STT_S + LLM_S + TTS_S)
+    turns_done = [
+        turn
         for summary in summaries
         for turn in summary.turns
         if turn.first_audio is not None
+        and None not in (turn.stt_final, turn.llm_first_token, turn.tts_first_byte)
     ]
+    pipeline = [(t.first_audio - t.turn_end) - (STT_S + LLM_S + TTS_S) for t in turns_done]  # type: ignore[operator]
+    # Where the pipeline's time goes, beyond each provider's own latency.
+    stages = {
+        "stt": [t.stt_final - t.turn_end - STT_S for t in turns_done],  # type: ignore[operator]
+        "llm": [t.llm_first_token - t.stt_final - LLM_S for t in turns_done],  # type: ignore[operator]
+        "tts": [t.tts_first_byte - t.llm_first_token - TTS_S for t in turns_done],  # type: ignore[operator]
+        "play": [t.first_audio - t.tts_first_byte for t in turns_done],  # type: ignore[operator]
+    }
     started = min(r.started for r in reports)
     finished = max(r.finished for r in reports)
     window = finished - started
@@ -295,6 +304,8 @@ async def measure(
         "added_max": pct(added, 100),
         "pipeline_p50": pct(pipeline, 50),
         "pipeline_p99": pct(pipeline, 99),
+        **{f"{name}_p50": pct(values, 50) for name, values in stages.items()},
+        **{f"{name}_p99": pct(values, 99) for name, values in stages.items()},
         "agent_cpu_pct": 100.0 * agent_cpu / window,
         "agent_us_per_frame": 1e6 * agent_cpu / frames if frames else math.nan,
         "agent_lag_p99": pct(sampler.lags_between(started, finished), 99),
@@ -317,6 +328,14 @@ def show(label: str, r: dict[str, float], *, bare: bool = False) -> None:
             f"{label:22} turns {int(r['turns'])}/{int(r['expected'])} | added p50 "
             f"{r['added_p50']:5.1f} p99 {r['added_p99']:5.1f} max {r['added_max']:5.1f} ms | "
             f"pipeline p50 {r['pipeline_p50']:4.1f} p99 {r['pipeline_p99']:5.1f} ms",
+            flush=True,
+        )
+        print(
+            f"{'':22} pipeline beyond the providers, p50/p99 ms: "
+            + ", ".join(
+                f"{name} {r[name + '_p50']:.1f}/{r[name + '_p99']:.1f}"
+                for name in ("stt", "llm", "tts", "play")
+            ),
             flush=True,
         )
         label = ""
