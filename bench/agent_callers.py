@@ -192,7 +192,8 @@ class CallerReport:
     errors: dict[str, int] = field(default_factory=dict)
     cpu_s: float = 0.0
     wall_s: float = 0.0
-    #: CLOCK_MONOTONIC of the scripts' common start and of the last frame.
+    #: CLOCK_MONOTONIC of the scripts' common start and of the last frame (CPU and wall
+    #: time above are counted from a little earlier: from reading the start).
     started: float = 0.0
     finished: float = 0.0
 
@@ -308,7 +309,7 @@ async def _light(job: CallerJob, report: CallerReport, start_at: trio.Event) -> 
             nursery.start_soon(_connect, job, i, calls, report)
     calls.sort(key=lambda call: call.index)
     print("ready", flush=True)
-    base = await _wait_start()
+    base = await _wait_start(report)
     start_at.set()
     slots: list[list[_Call]] = [[] for _ in range(SLOTS)]
     for call in calls:
@@ -352,7 +353,7 @@ async def _fake_call(job: CallerJob, index: int, base: float, report: CallerRepo
 async def _fake(job: CallerJob, report: CallerReport, start_at: trio.Event) -> float:
     # FakePlivo connects when it runs: the agent sees each call from its start.
     print("ready", flush=True)
-    base = await _wait_start()
+    base = await _wait_start(report)
     start_at.set()
     end_at = base + script_frames(job.turns, job.total) * FRAME_S
     async with trio.open_nursery() as nursery:
@@ -363,11 +364,11 @@ async def _fake(job: CallerJob, report: CallerReport, start_at: trio.Event) -> f
     return time.monotonic()
 
 
-async def _wait_start() -> float:
+async def _wait_start(report: CallerReport) -> float:
     """Read the common start (CLOCK_MONOTONIC) from stdin; return it on the Trio clock."""
     line = await trio.to_thread.run_sync(sys.stdin.readline)
-    started = float(line)
-    return trio.current_time() + (started - time.monotonic())
+    report.started = float(line)
+    return trio.current_time() + (report.started - time.monotonic())
 
 
 async def run_job(job: CallerJob) -> CallerReport:
@@ -386,7 +387,7 @@ async def run_job(job: CallerJob) -> CallerReport:
         finished = await run(job, report, start_at)
     report.cpu_s = time.process_time() - cpu0
     report.wall_s = time.monotonic() - wall0
-    report.started, report.finished = wall0, finished
+    report.finished = finished
     return report
 
 

@@ -5,33 +5,43 @@ Real clock, real sockets, two kinds of process. This process runs the agents:
 :func:`~trio_plivo.serve` on a loopback port with :func:`~trio_plivo.agent.run_agent` as the
 handler and fake providers of fixed latency (STT final, LLM first token, TTS first byte,
 all ``trio.sleep``). The simulated callers run in other processes
-(:mod:`bench.agent_callers`), so the CPU this process spends is the agent's (plus the
-server and the call under it), and the callers' own cost cannot delay it. Each caller says
-a 0.4 s speech-like phrase, then waits 0.9 s for the answer, ``turns`` times; the calls'
-phrases are staggered over a turn period and all calls stream for the whole run. Virtual
-time (autojump) would hide the CPU cost we want to see, so the runs take real seconds
-(about 1.3 s per turn).
+(:mod:`bench.agent_callers`, one per 50 calls), so the CPU this process spends is the
+agent's (plus the server and the call under it), and the callers' own cost cannot delay it.
+Each caller says a 0.4 s speech-like phrase, then waits 0.9 s for the answer, ``turns``
+times; the calls' phrases are staggered over a turn period and all calls stream for the
+whole run. Virtual time (autojump) would hide the CPU cost we want to see, so the runs take
+real seconds (about 1.3 s per turn).
 
 Per turn:
 
 * ``added`` (caller side: both times on the caller process's clock): scripted end of
   speech -> first ``playAudio`` arrival, minus the end-of-turn silence and the STT, LLM
-  and TTS latencies: what the agent adds, turn detection included (frame quantisation,
-  the VAD's hangover beyond the 80 ms the detector compensates) and the loopback hop;
+  and TTS latencies: what the agent adds, turn detection included, and the loopback hop.
+  About 20 ms of it at any load is webrtcvad's hangover on this phrase (voiced for 100-120
+  ms after a phrase of 0.3 s or more, 80 ms after a 0.1 s one; the detector takes 80 ms
+  off) and about 3 ms the fake providers' ``trio.sleep`` waking up to 1 ms late each;
 * ``pipeline`` (agent side, from the agent's summary: both times on this process's clock):
   turn detected -> first audio handed to the call, minus the provider latencies: the
-  agent's scheduling, channels, sentence cutting, TTS hand-off.
+  agent's scheduling, channels, sentence cutting, TTS hand-off; and split by stage (STT
+  final, LLM first token, TTS first byte, audio queued), each beyond its provider's latency.
 
-Checks that a result is the agent's: the callers' lateness (their ticker's wake-up versus
-schedule; flagged when its p99 is over 5 ms: then the callers, not the agent, were behind)
-and their CPU; for the agent process, its CPU % over the callers' streaming window (from
-``time.process_time`` samples every 10 ms, windowed on CLOCK_MONOTONIC, which every
-process shares), its CPU per inbound 20 ms frame, and its event loop's lateness (how late a
-10 ms timer in this process woke).
+Checks that a result is the agent's: the callers' lateness (their 1 ms ticker's wake-up
+versus schedule, about 0.6 ms at p50 from epoll's millisecond timeouts alone; flagged when
+its p99 is over 5 ms: then the callers, not the agent, were behind) and their CPU; for the
+agent process, its CPU % over the callers' streaming window (``time.process_time`` sampled
+every 10 ms, windowed on CLOCK_MONOTONIC, which every process shares), its CPU per inbound
+20 ms frame, how long its main thread waited, runnable, for a CPU
+(``/proc/thread-self/schedstat``; flagged over 5 %: other load on the machine, and the
+latencies then say more about that load than about the agent), and its event loop's
+lateness (how late a 10 ms timer woke). A run without the agent (the handler only reads the
+call's events) gives the server + WebSocket + call cost per frame in the same run, and the
+agent's own cost as the difference.
 
-``python -m bench agent`` (1 call x 100 turns, then 100 calls x 5 turns), or
-``python -m bench.bench_agent --calls 100 --turns 3 [--processes 2] [--caller fake]
-[--pin]``. ``--pin`` puts this process on CPU 0 and the callers on CPU 1.
+``python -m bench agent``: 1 call x 100 turns, 100 calls x 5 turns, and the 100 calls
+without the agent. ``python -m bench.bench_agent --calls 100 --turns 3 [--processes 2]
+[--caller fake] [--pin] [--baseline]``: ``--caller fake`` runs FakePlivo.run_url callers
+(several times the light caller's CPU: a cross-check at low call counts), ``--pin`` puts
+this process on CPU 0 and the callers on CPU 1.
 """
 
 from __future__ import annotations
@@ -100,8 +110,11 @@ class Tts:
 
     async def synthesize(self, text: str) -> AsyncIterator[bytes]:
         await trio.sleep(TTS_S)
-        tone = (np.sin(np.arange(3200) * 2 * np.pi * 440 / 16000) * 4000).astype("<i2")
-        yield tone.tobytes()  # 200 ms
+        yield TONE
+
+
+#: The fake TTS's answer, made once: its CPU would count as the agent's.
+TONE = (np.sin(np.arange(3200) * 2 * np.pi * 440 / 16000) * 4000).astype("<i2").tobytes()
 
 
 # ------------------------------------------------------------------------- this process
