@@ -39,9 +39,10 @@ agent's own cost as the difference.
 
 ``python -m bench agent``: 1 call x 100 turns, 100 calls x 5 turns, and the 100 calls
 without the agent. ``python -m bench.bench_agent --calls 100 --turns 3 [--processes 2]
-[--caller fake] [--pin] [--baseline]``: ``--caller fake`` runs FakePlivo.run_url callers
-(several times the light caller's CPU: a cross-check at low call counts), ``--pin`` puts
-this process on CPU 0 and the callers on CPU 1.
+[--caller fake] [--no-pin] [--baseline]``: ``--caller fake`` runs FakePlivo.run_url
+callers (several times the light caller's CPU: a cross-check at low call counts). With two
+CPUs or more, this process is pinned to the first and the callers to the others (as
+``bench.loadgen`` pins its servers), unless ``--no-pin``.
 """
 
 from __future__ import annotations
@@ -266,23 +267,28 @@ async def measure(
             if ended == calls:
                 all_ended.set()
 
-    if pin:
-        os.sched_setaffinity(0, {0})
+    allowed = os.sched_getaffinity(0)
+    first_cpu, *other_cpus = sorted(allowed)
+    pin = pin and bool(other_cpus)
     sampler = _Sampler()
-    async with trio.open_nursery() as nursery:
-        server = await nursery.start(partial(serve, handler, "127.0.0.1", 0, handler_grace=0.5))
-        nursery.start_soon(sampler.run)
-        url = f"ws://127.0.0.1:{server.port}/stream"
-        jobs = [
-            CallerJob(url, count, turns, first, calls, kind, cpus=(1,) if pin else ())
-            for first, count in split(calls, max(1, min(processes, calls)))
-        ]
-        reports = await _run_callers(jobs)
-        with trio.move_on_after(5):
-            await all_ended.wait()
-        nursery.cancel_scope.cancel()
-    if pin:
-        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    try:
+        if pin:
+            os.sched_setaffinity(0, {first_cpu})
+        async with trio.open_nursery() as nursery:
+            server = await nursery.start(partial(serve, handler, "127.0.0.1", 0, handler_grace=0.5))
+            nursery.start_soon(sampler.run)
+            url = f"ws://127.0.0.1:{server.port}/stream"
+            cpus = tuple(other_cpus) if pin else ()
+            jobs = [
+                CallerJob(url, count, turns, first, calls, kind, cpus=cpus)
+                for first, count in split(calls, max(1, min(processes, calls)))
+            ]
+            reports = await _run_callers(jobs)
+            with trio.move_on_after(5):
+                await all_ended.wait()
+            nursery.cancel_scope.cancel()
+    finally:
+        os.sched_setaffinity(0, allowed)
 
     totals = [t for report in reports for t in _answers(report)]
     providers = END_OF_TURN_MS / 1000 + STT_S + LLM_S + TTS_S
@@ -400,7 +406,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--processes", type=int, default=None, help="caller processes (default: 1 per 50 calls)"
     )
     parser.add_argument("--caller", choices=("light", "fake"), default="light")
-    parser.add_argument("--pin", action="store_true", help="agent on CPU 0, callers on CPU 1")
+    parser.add_argument(
+        "--no-pin", action="store_true", help="leave CPU placement to the OS scheduler"
+    )
     parser.add_argument(
         "--baseline", action="store_true", help="also run the calls without the agent"
     )
@@ -410,6 +418,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"byte {TTS_S * 1000:.0f} ms; end of turn {END_OF_TURN_MS:.0f} ms; real clock; agents "
         f"in this process, {args.caller} callers in others over loopback WebSockets"
     )
+    cpus = sorted(os.sched_getaffinity(0))
+    if not args.no_pin and len(cpus) > 1:
+        print(f"agent process pinned to CPU {cpus[0]}, callers to CPU(s) {cpus[1:]}")
     baseline = args.baseline
     if args.calls is not None or args.turns is not None:
         configs = [(args.calls or 1, args.turns or 10)]
@@ -418,7 +429,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         baseline = True
     for calls, turns in configs:
         processes = args.processes or math.ceil(calls / 50)
-        options = {"processes": processes, "kind": args.caller, "pin": args.pin}
+        options = {"processes": processes, "kind": args.caller, "pin": not args.no_pin}
         result = run(calls, turns, **options)
         show(f"{calls} call(s) x {turns} turns", result)
     if baseline:
