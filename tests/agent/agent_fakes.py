@@ -59,8 +59,8 @@ class FakeSTT:
     #: Indices of utterances that fail with a ProviderError.
     fail_on: Sequence[int] = ()
     heard_frames: list[int] = attrs.Factory(list)
-    #: Each utterance's audio, joined (PCM16 at ``sample_rate``).
-    heard_audio: list[bytes] = attrs.Factory(list)
+    #: Each utterance's audio as the chunks it came in (PCM16 at ``sample_rate``).
+    heard_chunks: list[list[bytes]] = attrs.Factory(list)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[FakeSTT]:
@@ -76,7 +76,7 @@ class FakeSTT:
                 chunks.append(chunk)
             index = len(self.heard_frames)
             self.heard_frames.append(frames)
-            self.heard_audio.append(b"".join(chunks))
+            self.heard_chunks.append(chunks)
             await trio.sleep(self.latency)
             if index in self.fail_on:
                 raise ProviderError("fake-stt", "boom")

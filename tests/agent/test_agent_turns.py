@@ -94,7 +94,7 @@ async def test_caller_speaks_bot_answers_after_the_end_of_turn(autojump_clock: M
 
 
 @pytest.mark.parametrize("fmt", [L16_8K, MULAW_8K, L16_16K], ids=str)
-async def test_the_stt_hears_each_utterance_whole_with_its_preroll(
+async def test_the_stt_hears_each_utterance_whole_with_its_preroll_in_chunks(
     fmt: AudioFormat, autojump_clock: MockClock
 ) -> None:
     stt = FakeSTT(["one", "two"], latency=0.1)
@@ -105,9 +105,12 @@ async def test_the_stt_hears_each_utterance_whole_with_its_preroll(
     summaries: list[Summary] = []
     await run(config, FakePlivo(format=fmt, audio=caller, duration=5), summaries)
 
-    assert len(stt.heard_audio) == 2
-    for audio in stt.heard_audio:
-        samples = np.frombuffer(audio, dtype="<i2")
+    assert len(stt.heard_chunks) == 2
+    for chunks in stt.heard_chunks:
+        # About 100 ms at a time (the pre-roll at once, the end with the resampler's tail),
+        # not one 20 ms frame per hand-off.
+        assert all(len(chunk) / 32000 >= 0.09 for chunk in chunks[:-1])
+        samples = np.frombuffer(b"".join(chunks), dtype="<i2")
         # Only the utterance is converted to 16 kHz, in one stream flushed at its end:
         # exactly two samples per 8 kHz wire sample (one per 16 kHz), whole 20 ms frames.
         assert samples.size % 320 == 0

@@ -10,11 +10,12 @@ transcriber and the thinker. The three tasks are joined by bounded memory channe
        │  (VAD per 20 ms frame, DTMF)                    (LLM ▶ sentences ▶ TTS)
        └── barge-in: call.clear() + cancel the thinker's current answer
 
-* The **listener** is the only reader of the call's events. It decodes caller audio to the
-  STT's rate, runs the VAD inline (microseconds per frame) and the :class:`TurnDetector`. A
-  start of speech opens an utterance: its frames (with pre-roll) stream to the transcriber
-  while the caller talks. It never waits on anyone: every hand-off is ``send_nowait`` on a
-  bounded channel. When the call ends its loop ends, and the whole agent is cancelled.
+* The **listener** is the only reader of the call's events. It decodes caller audio once
+  per frame, runs the VAD inline (microseconds per frame) and the :class:`TurnDetector`. A
+  start of speech opens an utterance: its audio (with pre-roll), converted to the STT's
+  rate, streams to the transcriber in ~100 ms chunks while the caller talks. It never waits
+  on anyone: every hand-off is ``send_nowait`` on a bounded channel. When the call ends its
+  loop ends, and the whole agent is cancelled.
 * The **transcriber** runs each utterance through the STT session and hands the final text
   to the thinker as a turn -- unless the utterance was a short sound over the bot's speech
   (not a barge-in), which is dropped.
@@ -69,6 +70,11 @@ logger = logging.getLogger("trio_plivo.agent")
 _T = TypeVar("_T")
 _TURN_BUFFER: Final = 16
 _UTTERANCE_BUFFER: Final = 4
+#: Caller audio goes to the STT in chunks of this much (the pre-roll and an utterance's end
+#: at once): a resampler call, a channel hand-off and a provider message per chunk instead
+#: of per 20 ms frame. Only the STT's view of the speech in progress waits for it; the end
+#: of an utterance flushes whatever is pending.
+_STT_CHUNK_MS: Final = 100
 
 
 @attrs.define(eq=False)
@@ -517,7 +523,8 @@ class _Listener:
     STT's rate, and most of a call is not the caller talking: between utterances the last
     ``preroll_ms`` of wire samples are kept, and a start of speech converts them in one piece
     with a fresh resampler, so the utterance begins before the frames the VAD needed to be
-    sure. The end of an utterance flushes the resampler's held-back tail into it.
+    sure. The audio goes to the STT in chunks of ``_STT_CHUNK_MS``; the end of an utterance
+    flushes what is pending and the resampler's held-back tail into it.
     """
 
     def __init__(self, agent: Agent, stt_rate: int) -> None:
@@ -535,7 +542,10 @@ class _Listener:
         self._preroll: deque[Int16Array] = deque()
         self._preroll_samples = 0
         self._preroll_limit = round(wire_rate * config.preroll_ms / 1000)
-        self._max_chunks = math.ceil(config.max_utterance_s * 1000 / FRAME_MS) + 64
+        self._stt_pending: list[Int16Array] = []
+        self._stt_pending_samples = 0
+        self._stt_chunk = wire_rate * _STT_CHUNK_MS // 1000
+        self._max_chunks = math.ceil(config.max_utterance_s * 1000 / _STT_CHUNK_MS) + 16
         self._utterance: _Utterance | None = None
 
     async def feed(self, payload: bytes, now: float) -> None:
@@ -562,9 +572,26 @@ class _Listener:
             await self._on_frame(frame, now)
 
     def _transcribe(self, utterance: _Utterance, samples: Int16Array) -> bool:
-        """Convert wire samples to the STT's rate and hand them over; False when the
-        transcriber cannot take more."""
-        converted = self._resampler.process(samples)
+        """Queue wire samples for the STT, handing over a chunk at its rate once there is
+        enough; False when the transcriber cannot take more."""
+        self._stt_pending.append(samples)
+        self._stt_pending_samples += samples.size
+        if self._stt_pending_samples < self._stt_chunk:
+            return True
+        return self._hand_over(utterance)
+
+    def _hand_over(self, utterance: _Utterance, *, last: bool = False) -> bool:
+        """Convert the pending samples (and at the ``last``, the resampler's tail) and hand
+        them to the transcriber; False when it cannot take more."""
+        pending = self._stt_pending
+        samples = pending[0] if len(pending) == 1 else np.concatenate(pending)
+        pending.clear()
+        self._stt_pending_samples = 0
+        converted = self._resampler.process(samples) if samples.size else samples
+        if last:
+            tail = self._resampler.flush()  # and a fresh stream for the next utterance
+            if tail.size:
+                converted = np.concatenate((converted, tail))
         return not converted.size or _offer(utterance.frames, pcm16_to_bytes(converted))
 
     async def _on_frame(self, frame: bytes, now: float) -> None:
@@ -596,7 +623,9 @@ class _Listener:
             started_busy=agent.speaking,
         )
         if self._preroll:
-            self._transcribe(utterance, np.concatenate(self._preroll))
+            self._stt_pending.extend(self._preroll)
+            self._stt_pending_samples += self._preroll_samples
+            self._hand_over(utterance)
         self._preroll.clear()
         self._preroll_samples = 0
         try:
@@ -609,9 +638,7 @@ class _Listener:
         self._utterance = utterance
 
     def _end(self, utterance: _Utterance, now: float) -> None:
-        tail = self._resampler.flush()  # and a fresh stream for the next utterance
-        if tail.size:
-            _offer(utterance.frames, pcm16_to_bytes(tail))
+        self._hand_over(utterance, last=True)
         utterance.speech_end = self._detector.speech_end
         utterance.turn_end = now
         utterance.accepted = utterance.accepted or not utterance.started_busy
