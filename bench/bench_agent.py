@@ -214,9 +214,14 @@ async def _run_callers(jobs: Sequence[CallerJob]) -> list[CallerReport]:
             for i in range(len(procs)):
                 nursery.start_soon(collect, i)
     finally:
-        for proc in procs:
-            if proc.returncode is None:
-                proc.kill()
+        with trio.CancelScope(shield=True):
+            for proc in procs:
+                if proc.returncode is None:
+                    proc.kill()
+                for stream in (proc.stdin, proc.stdout):
+                    if stream is not None:
+                        await stream.aclose()
+                await proc.wait()
     return [r for r in reports if r is not None]
 
 
