@@ -59,6 +59,8 @@ class FakeSTT:
     #: Indices of utterances that fail with a ProviderError.
     fail_on: Sequence[int] = ()
     heard_frames: list[int] = attrs.Factory(list)
+    #: Each utterance's audio as the chunks it came in (PCM16 at ``sample_rate``).
+    heard_chunks: list[list[bytes]] = attrs.Factory(list)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[FakeSTT]:
@@ -68,10 +70,13 @@ class FakeSTT:
     async def transcribe(self, audio: AsyncIterable[bytes]) -> str:
         async with self.connections.track("stt-stream"):
             frames = 0
-            async for _ in audio:
+            chunks = []
+            async for chunk in audio:
                 frames += 1
+                chunks.append(chunk)
             index = len(self.heard_frames)
             self.heard_frames.append(frames)
+            self.heard_chunks.append(chunks)
             await trio.sleep(self.latency)
             if index in self.fail_on:
                 raise ProviderError("fake-stt", "boom")

@@ -9,7 +9,7 @@ import trio.lowlevel
 from agent_fakes import FakeLLM, FakeSTT, FakeTTS, speech
 from trio.testing import MockClock
 
-from trio_plivo import L16_8K
+from trio_plivo import L16_8K, L16_16K, MULAW_8K, AudioFormat
 from trio_plivo.agent import AgentConfig, EndCall, Message, ProviderError, Summary, run_agent
 from trio_plivo.call import Call
 from trio_plivo.testing import CallerAudio, CallReport, FakePlivo, run_handler
@@ -91,6 +91,36 @@ async def test_caller_speaks_bot_answers_after_the_end_of_turn(autojump_clock: M
     # Marks: one per sentence, all played.
     assert {c.outcome for c in report.checkpoints} == {"played"}
     assert report.clears == ()
+
+
+@pytest.mark.parametrize("fmt", [L16_8K, MULAW_8K, L16_16K], ids=str)
+async def test_the_stt_hears_each_utterance_whole_with_its_preroll_in_chunks(
+    fmt: AudioFormat, autojump_clock: MockClock
+) -> None:
+    stt = FakeSTT(["one", "two"], latency=0.1)
+    config = AgentConfig(stt=stt, llm=FakeLLM([]), tts=FakeTTS(), preroll_ms=200)
+    rate = fmt.sample_rate
+    phrase = CallerAudio.from_pcm16(speech(0.6, rate), rate)
+    caller = CallerAudio.silence(1.0) + phrase + CallerAudio.silence(2.0) + phrase
+    summaries: list[Summary] = []
+    await run(config, FakePlivo(format=fmt, audio=caller, duration=5), summaries)
+
+    assert len(stt.heard_chunks) == 2
+    for chunks in stt.heard_chunks:
+        # About 100 ms at a time (the pre-roll at once, the end with the resampler's tail),
+        # not one 20 ms frame per hand-off.
+        assert all(len(chunk) / 32000 >= 0.09 for chunk in chunks[:-1])
+        samples = np.frombuffer(b"".join(chunks), dtype="<i2")
+        # Only the utterance is converted to 16 kHz, in one stream flushed at its end:
+        # exactly two samples per 8 kHz wire sample (one per 16 kHz), whole 20 ms frames.
+        assert samples.size % 320 == 0
+        loud = np.flatnonzero(np.abs(samples) > 1000)
+        # The pre-roll: the 200 ms before the frame that confirmed the start of speech
+        # (the VAD needs 60 ms of it), so the speech starts 140-200 ms into the audio.
+        assert 0.12 <= loud[0] / 16000 <= 0.2
+        # The whole phrase, continuous, then the end-of-turn silence.
+        assert (loud[-1] - loud[0]) / 16000 == pytest.approx(0.6, abs=0.01)
+        assert samples.size / 16000 - loud[-1] / 16000 > 0.3
 
 
 async def test_first_message_is_spoken_before_the_caller_talks(autojump_clock: MockClock) -> None:

@@ -10,11 +10,12 @@ transcriber and the thinker. The three tasks are joined by bounded memory channe
        │  (VAD per 20 ms frame, DTMF)                    (LLM ▶ sentences ▶ TTS)
        └── barge-in: call.clear() + cancel the thinker's current answer
 
-* The **listener** is the only reader of the call's events. It decodes caller audio to the
-  STT's rate, runs the VAD inline (microseconds per frame) and the :class:`TurnDetector`. A
-  start of speech opens an utterance: its frames (with pre-roll) stream to the transcriber
-  while the caller talks. It never waits on anyone: every hand-off is ``send_nowait`` on a
-  bounded channel. When the call ends its loop ends, and the whole agent is cancelled.
+* The **listener** is the only reader of the call's events. It decodes caller audio once
+  per frame, runs the VAD inline (microseconds per frame) and the :class:`TurnDetector`. A
+  start of speech opens an utterance: its audio (with pre-roll), converted to the STT's
+  rate, streams to the transcriber in ~100 ms chunks while the caller talks. It never waits
+  on anyone: every hand-off is ``send_nowait`` on a bounded channel. When the call ends its
+  loop ends, and the whole agent is cancelled.
 * The **transcriber** runs each utterance through the STT session and hands the final text
   to the thinker as a turn -- unless the utterance was a short sound over the bot's speech
   (not a barge-in), which is dropped.
@@ -46,10 +47,11 @@ from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from typing import Final, Literal, TypeVar
 
 import attrs
+import numpy as np
 import trio
 
 from .._exceptions import CallClosed
-from ..audio import decode_wire
+from ..audio import Int16Array, Resampler, decode_wire, pcm16_to_bytes
 from ..call import Call, Mark, MarkResult, MarkStatus
 from ..protocol import Dtmf, Media
 from ._bargein import SpokenSentence, heard_text
@@ -68,6 +70,11 @@ logger = logging.getLogger("trio_plivo.agent")
 _T = TypeVar("_T")
 _TURN_BUFFER: Final = 16
 _UTTERANCE_BUFFER: Final = 4
+#: Caller audio goes to the STT in chunks of this much (the pre-roll and an utterance's end
+#: at once): a resampler call, a channel hand-off and a provider message per chunk instead
+#: of per 20 ms frame. Only the STT's view of the speech in progress waits for it; the end
+#: of an utterance flushes whatever is pending.
+_STT_CHUNK_MS: Final = 100
 
 
 @attrs.define(eq=False)
@@ -510,10 +517,14 @@ class Agent:
 class _Listener:
     """Caller audio -> VAD turns -> utterances for the transcriber (the listener task's state).
 
-    The VAD runs on the wire audio as it comes (8 or 16 kHz PCM, no resampling: a resampler
-    would hold back tens of milliseconds and delay every end of turn); the STT gets its own
-    stateful conversion to its rate. The last ``preroll_ms`` of STT audio are kept so an
-    utterance starts before the frames the VAD needed to be sure.
+    Each inbound payload is decoded once, to samples at the wire rate. The VAD runs on them as
+    they come (8 or 16 kHz PCM, no resampling: a resampler would hold back tens of
+    milliseconds and delay every end of turn). Only an utterance's audio is converted to the
+    STT's rate, and most of a call is not the caller talking: between utterances the last
+    ``preroll_ms`` of wire samples are kept, and a start of speech converts them in one piece
+    with a fresh resampler, so the utterance begins before the frames the VAD needed to be
+    sure. The audio goes to the STT in chunks of ``_STT_CHUNK_MS``; the end of an utterance
+    flushes what is pending and the resampler's held-back tail into it.
     """
 
     def __init__(self, agent: Agent, stt_rate: int) -> None:
@@ -521,36 +532,67 @@ class _Listener:
         call = agent.call
         self._agent = agent
         self._format = call.media_format
-        vad_rate = self._format.sample_rate
+        wire_rate = self._format.sample_rate
         self._detector = TurnDetector(
-            config.vad(vad_rate), start_ms=config.min_speech_ms, end_ms=config.end_of_turn_ms
+            config.vad(wire_rate), start_ms=config.min_speech_ms, end_ms=config.end_of_turn_ms
         )
-        self._vad_frame = vad_rate * FRAME_MS // 1000 * 2
+        self._vad_frame = wire_rate * FRAME_MS // 1000 * 2
         self._vad_pending = bytearray()
-        self._stt_decoder = call.pcm_decoder(stt_rate)
-        self._preroll: deque[bytes] = deque()
-        self._preroll_bytes = 0
-        self._preroll_limit = round(stt_rate * config.preroll_ms / 1000) * 2
-        self._max_chunks = math.ceil(config.max_utterance_s * 1000 / FRAME_MS) + 64
+        self._resampler = Resampler(wire_rate, stt_rate)
+        self._preroll: deque[Int16Array] = deque()
+        self._preroll_samples = 0
+        self._preroll_limit = round(wire_rate * config.preroll_ms / 1000)
+        self._stt_pending: list[Int16Array] = []
+        self._stt_pending_samples = 0
+        self._stt_chunk = wire_rate * _STT_CHUNK_MS // 1000
+        self._max_chunks = math.ceil(config.max_utterance_s * 1000 / _STT_CHUNK_MS) + 16
         self._utterance: _Utterance | None = None
 
     async def feed(self, payload: bytes, now: float) -> None:
-        stt_audio = self._stt_decoder.decode(payload)
+        samples = decode_wire(payload, self._format)
         utterance = self._utterance
         if utterance is not None:
-            if not _offer(utterance.frames, stt_audio):
+            if not self._transcribe(utterance, samples):
                 self._end(utterance, now)  # too long: transcribe what we have
-        elif stt_audio:
-            self._preroll.append(stt_audio)
-            self._preroll_bytes += len(stt_audio)
-            while self._preroll_bytes - len(self._preroll[0]) >= self._preroll_limit:
-                self._preroll_bytes -= len(self._preroll.popleft())
-        self._vad_pending += decode_wire(payload, self._format).astype("<i2").tobytes()
+        elif samples.size:
+            preroll = self._preroll
+            preroll.append(samples)
+            self._preroll_samples += samples.size
+            while self._preroll_samples - preroll[0].size >= self._preroll_limit:
+                self._preroll_samples -= preroll.popleft().size
+        pcm = samples.astype("<i2", copy=False).tobytes()
         size = self._vad_frame
+        if len(pcm) == size and not self._vad_pending:
+            await self._on_frame(pcm, now)  # the usual case: one wire frame, one VAD frame
+            return
+        self._vad_pending += pcm
         while len(self._vad_pending) >= size:
             frame = bytes(self._vad_pending[:size])
             del self._vad_pending[:size]
             await self._on_frame(frame, now)
+
+    def _transcribe(self, utterance: _Utterance, samples: Int16Array) -> bool:
+        """Queue wire samples for the STT, handing over a chunk at its rate once there is
+        enough; False when the transcriber cannot take more."""
+        self._stt_pending.append(samples)
+        self._stt_pending_samples += samples.size
+        if self._stt_pending_samples < self._stt_chunk:
+            return True
+        return self._hand_over(utterance)
+
+    def _hand_over(self, utterance: _Utterance, *, last: bool = False) -> bool:
+        """Convert the pending samples (and at the ``last``, the resampler's tail) and hand
+        them to the transcriber; False when it cannot take more."""
+        pending = self._stt_pending
+        samples = pending[0] if len(pending) == 1 else np.concatenate(pending)
+        pending.clear()
+        self._stt_pending_samples = 0
+        converted = self._resampler.process(samples) if samples.size else samples
+        if last:
+            tail = self._resampler.flush()  # and a fresh stream for the next utterance
+            if tail.size:
+                converted = np.concatenate((converted, tail))
+        return not converted.size or _offer(utterance.frames, pcm16_to_bytes(converted))
 
     async def _on_frame(self, frame: bytes, now: float) -> None:
         agent = self._agent
@@ -580,19 +622,23 @@ class _Listener:
             started_at=self._detector.started_at,
             started_busy=agent.speaking,
         )
-        for chunk in self._preroll:
-            _offer(send, chunk)
+        if self._preroll:
+            self._stt_pending.extend(self._preroll)
+            self._stt_pending_samples += self._preroll_samples
+            self._hand_over(utterance)
         self._preroll.clear()
-        self._preroll_bytes = 0
+        self._preroll_samples = 0
         try:
             agent._utterance_send.send_nowait(utterance)
         except trio.WouldBlock:
             logger.warning("call %s: transcriber backlog, utterance dropped", agent.call.call_id)
+            self._resampler.reset()
             send.close()
             return
         self._utterance = utterance
 
     def _end(self, utterance: _Utterance, now: float) -> None:
+        self._hand_over(utterance, last=True)
         utterance.speech_end = self._detector.speech_end
         utterance.turn_end = now
         utterance.accepted = utterance.accepted or not utterance.started_busy

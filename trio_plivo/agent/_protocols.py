@@ -27,9 +27,9 @@ class Transcriber(Protocol):
     async def transcribe(self, audio: AsyncIterable[bytes]) -> str:
         """Transcribe one utterance.
 
-        ``audio`` yields PCM16 little-endian mono frames at the STT's ``sample_rate`` while the
-        caller speaks (streaming services send them as they come) and ends when the agent's
-        turn detector decides the caller has finished. Returns the final text (``""`` for
+        ``audio`` yields PCM16 little-endian mono chunks (about 100 ms each) at the STT's
+        ``sample_rate`` while the caller speaks (streaming services send them as they come)
+        and ends when the agent's turn detector decides the caller has finished. Returns the final text (``""`` for
         nothing recognised). Raises :class:`~trio_plivo.agent.ProviderError` on failure.
         """
         ...
