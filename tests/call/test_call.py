@@ -148,13 +148,12 @@ async def test_audio_after_clear_plays_and_marks_work_again(pair, autojump_clock
         await peer.start()
         async with open_call(app) as call:
             await call.play(ulaw(400))
-            # play() queues without a trip through the scheduler while the buffer has
-            # room; let the sender run once so the clear cuts audio already on the wire.
-            await trio.lowlevel.checkpoint()
+            # One lead's worth goes out at once; the clear then cuts audio on the wire.
+            before = [await peer.receive() for _ in range(5)]
             await call.clear()
             await call.play(ulaw(100, value=0x80))
             mark = await call.mark()
-            got = await peer.receive_until("checkpoint")
+            got = before + await peer.receive_until("checkpoint")
             payloads = audio_payloads(got)
             # the frames sent before the clear (one lead's worth), then the new audio
             assert got[5]["event"] == "clearAudio"
