@@ -208,6 +208,11 @@ def test_cli_parses_loadtest_options() -> None:
     )
     assert (args.calls, args.duration, args.processes, args.ramp) == (7, 3.0, 2, 1.0)
     assert args.json and args.plot is None
+    assert args.provider == "plivo"
+    args = build_parser().parse_args(
+        ["loadtest", "ws://h/s", "--calls", "1", "--provider", "kookoo"]
+    )
+    assert args.provider == "kookoo"
 
 
 @pytest.mark.skipif(importlib.util.find_spec("matplotlib") is not None, reason="has matplotlib")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 
 import orjson
 import pytest
@@ -40,10 +41,13 @@ async def auto_echo_url(nursery: trio.Nursery) -> str:
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-async def test_every_frame_is_echoed_and_matched(auto_echo_url: str, provider: str) -> None:
+async def test_every_frame_is_echoed_and_matched(
+    auto_echo_url: str, provider: str, caplog: pytest.LogCaptureFixture
+) -> None:
     """Two calls for ~1 s: the echo app's replies carry the header of the frame they echo
     (same format and packet size both ways), and checkpoints round-trip where the provider
     has key press events (all but KooKoo)."""
+    caplog.set_level(logging.INFO, logger="trio_plivo.apps.echo")
     with trio.fail_after(20):
         result = await run_loadtest_async(
             auto_echo_url, 2, duration=0.8, ramp=0.05, settle=0.1, provider=provider
@@ -58,12 +62,17 @@ async def test_every_frame_is_echoed_and_matched(auto_echo_url: str, provider: s
     assert len(report.first_audio) == 2
     data = result.to_dict()
     assert data["provider"] == provider
+    # The server's side of the same checkpoints: the echo app logs each mark's outcome.
+    outcomes = [r.getMessage() for r in caplog.records if r.name == "trio_plivo.apps.echo"]
     if provider == "kookoo":
+        # No key pressed, and none heard in the frames' headers by the in-band detector.
+        assert outcomes == []
         assert report.checkpoints == []
         assert result.key_presses is False
         assert "not measured" in result.format_summary()
     else:
         assert len(report.checkpoints) == 2
+        assert len(outcomes) == 2 and all("dtmf-5 played" in o for o in outcomes)
         assert all(0 <= c < 1.0 for c in report.checkpoints)
         assert result.key_presses is True
 
