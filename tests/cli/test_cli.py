@@ -161,10 +161,8 @@ def test_loadtest_as_another_provider_through_the_cli(auto_echo_server, capsys) 
     """``trio-plivo loadtest URL --provider vonage --json`` against ``serve echo --provider
     auto``: binary L16 frames echoed and matched, the notify round trip measured."""
     _proc, url = auto_echo_server
-    code = main(
-        ["loadtest", url, "--provider", "vonage", "--calls", "2", "--duration", "1"]
-        + ["--ramp", "0.1", "--json"]
-    )
+    argv = ["loadtest", url, "--provider", "vonage", "--calls", "2", "--duration", "1"]
+    code = main([*argv, "--ramp", "0.1", "--json"])
     out, err = capsys.readouterr()
     data = json.loads(out)
     assert code == 0, err
