@@ -329,12 +329,20 @@ def _run_connect(args: argparse.Namespace) -> int:
 def _add_loadtest(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser(
         "loadtest",
-        help="N concurrent simulated Plivo callers against a running server",
-        description="Open N simulated Plivo calls to URL, each streaming real-time µ-law 8 kHz "
-        "20 ms frames (and pressing 5 once, mid-call), show progress on stderr, then print "
-        "echo latency, audible gaps, first-audio latency, checkpoint round trips and errors.",
+        help="N concurrent simulated provider callers (Plivo by default) against a running server",
+        description="Open N simulated calls to URL, each streaming real-time audio in the "
+        "provider's default format and packet size (Plivo: µ-law 8 kHz 20 ms frames) and "
+        "pressing 5 once, mid-call (not KooKoo: it has no DTMF events), show progress on "
+        "stderr, then print echo latency, audible gaps, first-audio latency, checkpoint round "
+        "trips and errors.",
     )
     p.add_argument("url", metavar="URL")
+    p.add_argument(
+        "--provider",
+        default="plivo",
+        choices=list(SIMULATED),
+        help="whose protocol to speak (default plivo)",
+    )
     p.add_argument("--calls", type=int, required=True, help="concurrent calls")
     p.add_argument("--duration", type=float, default=5.0, help="measured seconds (default 5)")
     p.add_argument("--ramp", type=float, default=1.0, help="seconds to open all calls (default 1)")
@@ -362,6 +370,7 @@ def _run_loadtest(args: argparse.Namespace) -> int:
         ramp=args.ramp,
         processes=args.processes,
         progress_stream=sys.stderr,
+        provider=args.provider,
     )
     if args.plot:
         write_plot(result, args.plot)

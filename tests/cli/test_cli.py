@@ -155,3 +155,26 @@ def test_simulate_refuses_a_format_the_provider_does_not_stream(capsys) -> None:
         == 2
     )
     assert "Twilio streams µ-law 8 kHz" in capsys.readouterr().err
+
+
+def test_loadtest_as_another_provider_through_the_cli(auto_echo_server, capsys) -> None:
+    """``trio-plivo loadtest URL --provider vonage --json`` against ``serve echo --provider
+    auto``: binary L16 frames echoed and matched, the notify round trip measured."""
+    _proc, url = auto_echo_server
+    argv = ["loadtest", url, "--provider", "vonage", "--calls", "2", "--duration", "1"]
+    code = main([*argv, "--ramp", "0.1", "--json"])
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert code == 0, err
+    assert data["provider"] == "vonage"
+    assert data["calls_ok"] == 2
+    assert data["frames_received"] == data["frames_sent"] > 0
+    assert data["lost_frames"] == 0 and data["errors"] == {}
+    assert data["checkpoint_ms"]["count"] == 2
+
+
+def test_loadtest_refuses_an_unknown_provider(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["loadtest", "ws://127.0.0.1:9/stream", "--calls", "1", "--provider", "skype"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'skype'" in capsys.readouterr().err

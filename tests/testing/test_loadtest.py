@@ -17,7 +17,6 @@ from trio_plivo.testing import _loadtest
 from trio_plivo.testing._loadtest import (
     Progress,
     _acknowledge,
-    _audio_seconds,
     _Call,
     media_message,
     read_payload_header,
@@ -31,10 +30,12 @@ from trio_plivo.testing._loadtest_report import (
     merge_reports,
     percentile,
 )
+from trio_plivo.testing._loadtest_wire import CallWire
 
 #: The ``--json`` schema documented in the README ("Load testing").
 JSON_KEYS = {
     "url",
+    "provider",
     "calls",
     "processes",
     "duration_s",
@@ -107,7 +108,7 @@ async def test_checkpoint_is_acknowledged_when_its_audio_has_played(autojump_clo
     (message,) = ws.sent
     assert json.loads(message) == {
         "event": "playedStream",
-        "sequenceNumber": 2,
+        "sequenceNumber": 1,  # the first message this call's wire numbered
         "streamId": "s-1",
         "name": "dtmf-5",
     }
@@ -178,8 +179,7 @@ def test_payload_header_round_trip_and_audio_length() -> None:
     message = media_message("s", 1234, 70000, 5, sequence=9)
     assert read_payload_header(message) == (1234, 70000 & 0xFFFF)
     assert read_payload_header('{"event":"checkpoint","name":"x"}') is None
-    at = message.index('"payload":"') + len('"payload":"')
-    assert _audio_seconds(message, at) == pytest.approx(0.02)
+    assert CallWire("plivo").audio(message) == (read_payload_header(message), 0.02, None)
     assert json.loads(message)["sequenceNumber"] == 9
 
 
@@ -208,6 +208,11 @@ def test_cli_parses_loadtest_options() -> None:
     )
     assert (args.calls, args.duration, args.processes, args.ramp) == (7, 3.0, 2, 1.0)
     assert args.json and args.plot is None
+    assert args.provider == "plivo"
+    args = build_parser().parse_args(
+        ["loadtest", "ws://h/s", "--calls", "1", "--provider", "kookoo"]
+    )
+    assert args.provider == "kookoo"
 
 
 @pytest.mark.skipif(importlib.util.find_spec("matplotlib") is not None, reason="has matplotlib")

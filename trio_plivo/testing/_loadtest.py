@@ -1,38 +1,40 @@
-"""Real-time load generator: N simulated Plivo callers against a stream server.
+"""Real-time load generator: N simulated provider callers against a stream server.
 
-Every call opens a WebSocket (:func:`trio_plivo.ws.connect_websocket`), sends a Plivo
-``start`` and then one µ-law 8 kHz 20 ms ``media`` frame every 20 ms (protocols.md §1.2).
-The first 6 payload bytes carry a per-call frame counter and call tag, so an echoed
-``media`` or ``playAudio`` is matched to the frame it answers. Halfway through, each call
-presses DTMF ``5`` (the echo app answers with a checkpoint); the callers act as Plivo and
-acknowledge a ``checkpoint`` with ``playedStream`` once the audio received before it has
-played on the call's own playout clock.
+Every call opens a WebSocket (:func:`trio_plivo.ws.connect_websocket`), sends its provider's
+opening messages and then one media message per frame period in the provider's default
+format and packet size (:mod:`._loadtest_wire`: Plivo µ-law 8 kHz 20 ms by default, Exotel
+100 ms, KooKoo 10 ms sample arrays, Vonage binary L16 16 kHz). The first 6 payload bytes
+carry a per-call frame counter and call tag, so an echoed frame is matched to the frame it
+answers. Halfway through, each call presses DTMF ``5`` (the echo app answers with a
+checkpoint); the callers act as the provider and acknowledge a checkpoint (``playedStream``,
+a ``mark`` echo, ``websocket:notify``) once the audio received before it has played on the
+call's own playout clock. KooKoo has no DTMF events (key presses are tones in the audio) and
+no checkpoint on the wire, so its calls press no key and measure no checkpoint round trip;
+they acknowledge the app's packets as they play, as KooKoo does.
 
 Frames are sent by one ticker per worker (one timer wake-up per millisecond, calls spread
-over 20 phase slots), never one task per frame: the generator must stay much cheaper than
-the server it measures. Calls are split over worker processes, each with its own
-``trio.run``; their :class:`WorkerReport` are merged. The ticker's own lateness is recorded:
-when its p99 exceeds 50 ms the generator, not the server, was the bottleneck.
+over one phase slot per millisecond of the frame period), never one task per frame: the
+generator must stay much cheaper than the server it measures. Calls are split over worker
+processes, each with its own ``trio.run``; their :class:`WorkerReport` are merged. The
+ticker's own lateness is recorded: when its p99 exceeds 50 ms the generator, not the
+server, was the bottleneck.
 """
 
 from __future__ import annotations
 
-import base64
 import math
 import multiprocessing
 import os
-import struct
 import sys
 import threading
 import time
-import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from ctypes import c_int64
 from dataclasses import dataclass, field
 from typing import IO, Any, TypeVar
 
 import numpy as np
-import orjson
 import trio
 
 from .._exceptions import ConnectionClosed
@@ -44,103 +46,36 @@ from ._loadtest_report import (
     audible_gaps,
     merge_reports,
 )
+from ._loadtest_wire import CallWire, frame_payload, read_payload_header
+from ._providers import provider_spec
 
 __all__ = [
     "LoadtestJob",
     "Progress",
-    "dtmf_message",
     "frame_payload",
     "media_message",
-    "played_stream_message",
     "read_payload_header",
     "run_loadtest",
     "run_loadtest_async",
     "run_worker",
     "split",
-    "start_message",
 ]
 
-FRAME_BYTES = 160  # 20 ms of µ-law at 8 kHz
-HEADER = struct.Struct("!IH")  # frame counter, call tag: 6 bytes = exactly 8 base64 chars
-# µ-law silence after the header; base64 of an aligned prefix + tail = base64 of the whole.
-PAYLOAD_TAIL = base64.b64encode(b"\xff" * (FRAME_BYTES - HEADER.size)).decode()
-PAYLOAD_KEY = '"payload":"'
-SLOTS = 20  # 1 ms phase slots per 20 ms frame period
+SLOTS = 20  # 1 ms phase slots per 20 ms frame period (a provider's frame_ms in general)
 
 
 # ------------------------------------------------------------------------- wire messages
 
 
-def frame_payload(counter: int, tag: int) -> str:
-    """Base64 payload of frame ``counter`` of call ``tag`` (header + µ-law silence)."""
-    return base64.b64encode(HEADER.pack(counter, tag & 0xFFFF)).decode() + PAYLOAD_TAIL
-
-
-def read_payload_header(message: str | bytes) -> tuple[int, int] | None:
-    """(counter, tag) from a ``media`` echo or a ``playAudio`` reply; ``None`` for others."""
-    text = message if isinstance(message, str) else message.decode()
-    at = text.find(PAYLOAD_KEY)
-    if at < 0:
-        return None
-    at += len(PAYLOAD_KEY)
-    try:
-        counter, tag = HEADER.unpack(base64.b64decode(text[at : at + 8]))
-    except (ValueError, struct.error):
-        return None
-    return counter, tag
-
-
-def start_message(call_id: str, stream_id: str) -> str:
-    """Plivo's ``start`` (protocols.md §1.2.1), µ-law 8 kHz inbound."""
-    start = {
-        "callId": call_id,
-        "streamId": stream_id,
-        "accountId": "MAXXXXXXXXXXXXXXXXXX",
-        "tracks": ["inbound"],
-        "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000},
-    }
-    message = {"event": "start", "sequenceNumber": 1, "start": start, "extra_headers": ""}
-    return orjson.dumps(message).decode()
-
-
 def media_message(
     stream_id: str, counter: int, tag: int, timestamp_ms: int, sequence: int | None = None
 ) -> str:
-    """A Plivo ``media`` frame (protocols.md §1.2.2). Built with an f-string, not a JSON
-    encoder: the generator has to stay cheaper per frame than the server it measures."""
-    seq = counter + 2 if sequence is None else sequence
-    return (
-        f'{{"event":"media","sequenceNumber":{seq},"streamId":"{stream_id}",'
-        f'"media":{{"track":"inbound","timestamp":"{timestamp_ms}","chunk":{counter + 1},'
-        f'"payload":"{frame_payload(counter, tag)}"}},"extra_headers":""}}'
-    )
-
-
-def dtmf_message(stream_id: str, digit: str, timestamp_ms: int, sequence: int) -> str:
-    """A Plivo ``dtmf`` event (protocols.md §1.2.3)."""
-    return orjson.dumps(
-        {
-            "event": "dtmf",
-            "sequenceNumber": sequence,
-            "streamId": stream_id,
-            "dtmf": {"track": "inbound", "digit": digit, "timestamp": str(timestamp_ms)},
-            "extra_headers": "",
-        }
-    ).decode()
-
-
-def played_stream_message(stream_id: str, name: str, sequence: int) -> str:
-    """Plivo's ``playedStream`` acknowledging checkpoint ``name`` (protocols.md §1.2.4)."""
-    return orjson.dumps(
-        {"event": "playedStream", "sequenceNumber": sequence, "streamId": stream_id, "name": name}
-    ).decode()
-
-
-def _audio_seconds(text: str, at: int) -> float:
-    """Play time of the µ-law payload starting at ``at`` (8000 bytes per second)."""
-    end = text.find('"', at)
-    length = (end - at) * 3 // 4 - text.count("=", end - 2, end)
-    return length / 8000
+    """A Plivo ``media`` frame (protocols.md §1.2.2) carrying the payload header; numbered
+    ``counter + 2`` (after ``start``) unless ``sequence`` is given."""
+    wire = CallWire("plivo", stream_id=stream_id)
+    message = wire.media(counter, tag, timestamp_ms, counter + 2 if sequence is None else sequence)
+    assert isinstance(message, str)
+    return message
 
 
 # ------------------------------------------------------------------------- progress
@@ -247,6 +182,7 @@ class LoadtestJob:
     dtmf: str | None = "5"  # pressed once per call at mid-call; None: never
     worker: int = 0  # index into the shared Progress
     cpus: frozenset[int] | None = None
+    provider: str = "plivo"  # whose protocol the callers speak (_providers.SIMULATED)
 
 
 @dataclass(eq=False)
@@ -262,14 +198,23 @@ class _Call:
     dtmf_at: int  # frame index before which the DTMF goes out (-1: none)
     sent: int = 0
     received: int = 0
-    sequence: int = 1  # last sequenceNumber used
     done: bool = False  # hung up: the ticker skips it
     receive_times: list[float] = field(default_factory=list)
     playout_end: float = 0.0  # when the audio received so far has finished playing
+    wire: CallWire | None = None  # its provider's messages (Plivo on stream_id by default)
+    # Packets to acknowledge once played (KooKoo): (play end, packet id), in play order.
+    unacked: deque[tuple[float, str]] = field(default_factory=deque)
+    # Set (and replaced) when the app clears: acknowledgements waiting for play-out stop.
+    cleared: trio.Event = field(default_factory=trio.Event)
 
-    def next_sequence(self) -> int:
-        self.sequence += 1
-        return self.sequence
+    def __post_init__(self) -> None:
+        if self.wire is None:
+            self.wire = CallWire("plivo", stream_id=self.stream_id)
+
+    @property
+    def messages(self) -> CallWire:
+        assert self.wire is not None
+        return self.wire
 
 
 async def _ticker(
@@ -279,14 +224,17 @@ async def _ticker(
     end_at: float,
     report: WorkerReport,
     dtmf: str | None,
+    frame_s: float = FRAME_SECONDS,
 ) -> None:
-    """Send every call's frames on time. One timer wake-up per millisecond, not one per frame.
+    """Send every call's frames on time. One timer wake-up per slot (``frame_s`` spread over
+    ``len(slots)``: 1 ms each), not one per frame.
 
     A wake-up handles every tick that is due by then: when a busy run loop takes longer than
     a tick to come back, the ticker catches up at once instead of staying behind by a
     constant lag (one tick per loop pass would never gain on a loop that is slower than that).
     """
-    slot_s = FRAME_SECONDS / SLOTS
+    nslots = len(slots)
+    slot_s = frame_s / nslots
     tick = 0
     while True:
         due = start + tick * slot_s
@@ -295,7 +243,7 @@ async def _ticker(
         await trio.sleep_until(due)
         now = trio.current_time()
         while due <= now and due < end_at:
-            await _send_tick(slots[tick % SLOTS], due, full_load_at, report, dtmf)
+            await _send_tick(slots[tick % nslots], due, full_load_at, report, dtmf)
             tick += 1
             due = start + tick * slot_s
 
@@ -314,30 +262,58 @@ async def _send_tick(
         call.send_times[i] = now
         call.sent += 1
         report.live_sent += 1
+        wire = call.messages
+        ms = i * wire.frame_ms  # the frame's place in the caller's audio
         try:
             if i == call.dtmf_at and dtmf is not None:
-                await call.ws.send_message(
-                    dtmf_message(call.stream_id, dtmf, int(now * 1e3), call.next_sequence())
-                )
-            await call.ws.send_message(
-                media_message(call.stream_id, i, call.tag, int(now * 1e3), call.next_sequence())
-            )
+                key = wire.dtmf(dtmf, ms)
+                if key is not None:
+                    await call.ws.send_message(key)
+            await call.ws.send_message(wire.media(i, call.tag, ms))
         except ConnectionClosed:
             call.done = True
 
 
 async def _acknowledge(call: _Call, name: str, received_at: float, report: WorkerReport) -> None:
-    """Answer a checkpoint as Plivo does: once the audio received before it has played."""
-    await trio.sleep_until(max(call.playout_end, received_at))
-    if call.done:
+    """Answer a checkpoint as the provider does: once the audio received before it has
+    played; after a clear at once (Twilio, SignalWire) or never (the others)."""
+    cleared = call.cleared
+    with trio.move_on_at(max(call.playout_end, received_at)):
+        await cleared.wait()
+    if call.done or (cleared.is_set() and not call.messages.acks_cleared_marks):
         return
+    now = trio.current_time()
     try:
-        await call.ws.send_message(
-            played_stream_message(call.stream_id, name, call.next_sequence())
-        )
+        await call.ws.send_message(call.messages.ack(name, _stream_ms(call, now)))
     except ConnectionClosed:
         return
-    report.checkpoints.append(trio.current_time() - received_at)
+    report.checkpoints.append(now - received_at)
+
+
+def _stream_ms(call: _Call, now: float) -> int:
+    """Milliseconds of the caller's audio sent by ``now`` (the stream's own clock)."""
+    return call.sent * call.messages.frame_ms
+
+
+async def _ack_played(call: _Call, now: float) -> None:
+    """Acknowledge the newest packet that has played by ``now`` (KooKoo acknowledges
+    packets in play order; an acknowledgement covers the packets before it)."""
+    unacked = call.unacked
+    newest = None
+    while unacked and unacked[0][0] <= now:
+        newest = unacked.popleft()[1]
+    if newest is not None:
+        await call.ws.send_message(call.messages.ack(newest, _stream_ms(call, now)))
+
+
+async def _clear(call: _Call, now: float) -> None:
+    """The app cleared its audio: nothing queued plays any more."""
+    call.playout_end = now
+    call.unacked.clear()
+    call.cleared.set()
+    call.cleared = trio.Event()
+    for reply in call.messages.cleared():
+        await call.ws.send_message(reply)
 
 
 async def _receive(
@@ -345,37 +321,42 @@ async def _receive(
 ) -> None:
     first_audio = True
     ws = call.ws
+    wire = call.messages
+    read_audio = wire.audio
     tag = call.tag & 0xFFFF
     while call.received < call.frames:
         message = await ws.receive_message()
         now = trio.current_time()
-        text = message if isinstance(message, str) else message.decode()
-        at = text.find(PAYLOAD_KEY)
-        if at >= 0:
-            at += len(PAYLOAD_KEY)
-            call.receive_times.append(now)
-            call.playout_end = max(call.playout_end, now) + _audio_seconds(text, at)
-            if first_audio:
-                first_audio = False
-                report.first_audio.append(now - start_sent)
-            header = read_payload_header(text)
-            if header is None:
-                continue  # audio that is not an echo of ours (the app's own prompts)
-            counter, got_tag = header
-            if got_tag != tag or counter >= call.frames:
-                report.errors["mismatched"] += 1
-                continue
-            if call.counted[counter]:
-                report.rtts.append(now - call.send_times[counter])
-            call.received += 1
-            report.live_received += 1
-        elif '"checkpoint"' in text:
-            try:
-                name = orjson.loads(text)["name"]
-            except (ValueError, KeyError, TypeError):
+        reply = read_audio(message)
+        if reply is None:
+            control = wire.control(message)
+            if control.kind == "checkpoint":
+                assert control.name is not None
+                nursery.start_soon(_acknowledge, call, control.name, now, report)
+            elif control.kind == "clear":
+                await _clear(call, now)
+            elif control.kind == "bad_checkpoint":
                 report.errors["bad_checkpoint"] += 1
-                continue
-            nursery.start_soon(_acknowledge, call, str(name), now, report)
+            continue
+        call.receive_times.append(now)
+        call.playout_end = max(call.playout_end, now) + reply.seconds
+        if first_audio:
+            first_audio = False
+            report.first_audio.append(now - start_sent)
+        if reply.ack is not None:
+            call.unacked.append((call.playout_end, reply.ack))
+            await _ack_played(call, now)
+        header = reply.header
+        if header is None:
+            continue  # audio that is not an echo of ours (the app's own prompts)
+        counter, got_tag = header
+        if got_tag != tag or counter >= call.frames:
+            report.errors["mismatched"] += 1
+            continue
+        if call.counted[counter]:
+            report.rtts.append(now - call.send_times[counter])
+        call.received += 1
+        report.live_received += 1
 
 
 async def _one_call(
@@ -400,15 +381,20 @@ async def _one_call(
     ok = trio.current_time() <= full_load_at
     if not ok:
         report.errors["connected_late"] += 1
-    stream_id = str(uuid.uuid4())
+    wire = CallWire(job.provider, timestamp_origin_ms=int(time.time() * 1000))
+    frame_s = wire.frame_ms / 1000
     # Frames from the first slot occurrence after now until end_at.
-    frames = max(0, int((end_at - trio.current_time()) / FRAME_SECONDS) - 1)
-    dtmf_at = frames // 2 if job.dtmf is not None and frames else -1
-    call = _Call(ws, tag, stream_id, frames, [0.0] * frames, [False] * frames, dtmf_at)
+    frames = max(0, int((end_at - trio.current_time()) / frame_s) - 1)
+    press = job.dtmf is not None and wire.has_dtmf_events
+    dtmf_at = frames // 2 if press and frames else -1
+    call = _Call(
+        ws, tag, wire.stream_id, frames, [0.0] * frames, [False] * frames, dtmf_at, wire=wire
+    )
     try:
         start_sent = trio.current_time()
-        await ws.send_message(start_message(str(uuid.uuid4()), stream_id))
-        slots[tag % SLOTS].append(call)
+        for message in wire.opening():
+            await ws.send_message(message)
+        slots[tag % len(slots)].append(call)
         async with trio.open_nursery() as nursery:
             with trio.move_on_at(end_at + job.grace):
                 await _receive(call, start_sent, report, nursery)
@@ -428,7 +414,7 @@ async def _one_call(
         report.calls_ok += ok
         report.sent += call.sent
         report.received += call.received
-        report.gaps += audible_gaps(call.receive_times)
+        report.gaps += audible_gaps(call.receive_times, frame=frame_s)
         with trio.move_on_after(2) as scope:
             scope.shield = True
             await ws.aclose()
@@ -450,12 +436,16 @@ async def run_worker(job: LoadtestJob, progress: Progress | None = None) -> Work
     # Statistics start once every call is connected and the handshake burst has settled.
     full_load_at = base + job.ramp + job.settle
     end_at = full_load_at + job.duration
-    slots: list[list[_Call]] = [[] for _ in range(SLOTS)]
+    frame_ms = CallWire(job.provider).frame_ms
+    # One 1 ms phase slot per millisecond of the provider's frame period.
+    slots: list[list[_Call]] = [[] for _ in range(frame_ms)]
     async with trio.open_nursery() as outer:
         if progress is not None:
             outer.start_soon(_publisher, job, report, progress)
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_ticker, slots, base, full_load_at, end_at, report, job.dtmf)
+            nursery.start_soon(
+                _ticker, slots, base, full_load_at, end_at, report, job.dtmf, frame_ms / 1000
+            )
             for i in range(job.calls):
                 connect_at = base + job.ramp * i / max(1, job.calls)
                 nursery.start_soon(
@@ -542,11 +532,14 @@ def run_loadtest(
     dtmf: str | None = "5",
     cpus: set[int] | None = None,
     progress_stream: IO[str] | None = None,
+    provider: str = "plivo",
 ) -> LoadtestResult:
     """``calls`` real-time callers over ``processes`` worker processes: connections spread
     over ``ramp`` s, then ``settle`` s unmeasured, then ``duration`` s measured (loss, gaps
     and checkpoints are counted throughout). With ``progress_stream``, one progress line per
-    second is written to it."""
+    second is written to it. ``provider`` is whose protocol the callers speak (a name
+    ``trio-plivo simulate --provider`` takes; :class:`ConfigurationError` otherwise)."""
+    provider = provider_spec(provider).name
     jobs = _jobs(
         url,
         calls,
@@ -557,6 +550,7 @@ def run_loadtest(
         grace=grace,
         dtmf=dtmf,
         cpus=frozenset(cpus) if cpus else None,
+        provider=provider,
     )
     if progress_stream is None:
         reports = pool_map(_run_job, jobs)
@@ -565,7 +559,14 @@ def run_loadtest(
         with _Display(progress, calls, progress_stream):
             reports = pool_map(_run_job, jobs, progress)
     return LoadtestResult(
-        url, calls, duration, merge_reports(reports), processes=len(jobs), ramp=ramp
+        url,
+        calls,
+        duration,
+        merge_reports(reports),
+        processes=len(jobs),
+        ramp=ramp,
+        provider=provider,
+        key_presses=_presses(provider, dtmf),
     )
 
 
@@ -578,9 +579,24 @@ async def run_loadtest_async(
     settle: float = 1.0,
     grace: float = 1.0,
     dtmf: str | None = "5",
+    provider: str = "plivo",
 ) -> LoadtestResult:
     """:func:`run_loadtest` with one worker in the current Trio run (e.g. next to an
     in-process server in a test)."""
-    job = LoadtestJob(url, calls, 0, duration, ramp, settle, grace, dtmf)
+    provider = provider_spec(provider).name
+    job = LoadtestJob(url, calls, 0, duration, ramp, settle, grace, dtmf, provider=provider)
     report = await run_worker(job)
-    return LoadtestResult(url, calls, duration, merge_reports([report]), ramp=ramp)
+    return LoadtestResult(
+        url,
+        calls,
+        duration,
+        merge_reports([report]),
+        ramp=ramp,
+        provider=provider,
+        key_presses=_presses(provider, dtmf),
+    )
+
+
+def _presses(provider: str, dtmf: str | None) -> bool:
+    """Whether the callers press a key (and so measure checkpoint round trips)."""
+    return dtmf is not None and CallWire(provider).has_dtmf_events

@@ -126,6 +126,10 @@ class LoadtestResult:
     report: WorkerReport = field(repr=False)
     processes: int = 1
     ramp: float = 1.0
+    provider: str = "plivo"
+    #: The callers pressed a key mid-call (not with ``dtmf=None``, nor for KooKoo, which has
+    #: no DTMF events): checkpoint round trips were measured.
+    key_presses: bool = True
 
     # --- the numbers bench/loadgen.py relies on --------------------------------------------
 
@@ -183,6 +187,7 @@ class LoadtestResult:
         late = self.lateness
         return {
             "url": self.url,
+            "provider": self.provider,
             "calls": self.calls,
             "processes": self.processes,
             "duration_s": self.duration,
@@ -227,7 +232,7 @@ class LoadtestResult:
                 "these results are NOT to be trusted; use more --processes or fewer --calls !!"
             )
         out += [
-            f"{self.calls} calls to {self.url}, {self.duration:g} s measured, "
+            f"{self.calls} {self.provider} calls to {self.url}, {self.duration:g} s measured, "
             f"{self.processes} process(es)",
             f"  calls              ok {d['calls_ok']}  failed {d['calls_failed']}  "
             f"(connected {d['calls_connected']})",
@@ -237,7 +242,8 @@ class LoadtestResult:
             line("audible gap ms", d["gap_ms"], ["p50", "p90", "p99", "max"]),
             line("connect ms", d["connect_ms"], ["p50", "p99", "max"]),
             line("first audio ms", d["first_audio_ms"], ["p50", "p99"]),
-            line("checkpoint ms", d["checkpoint_ms"], ["p50", "p99", "max"]),
+            line("checkpoint ms", d["checkpoint_ms"], ["p50", "p99", "max"])
+            + ("" if self.key_presses else "  (no key pressed: not measured)"),
             "  errors             "
             + (", ".join(f"{k} {v}" for k, v in d["errors"].items()) or "none"),
             f"  generator          lateness p99 {d['generator']['lateness_p99_ms'] or 0:.1f} ms"
