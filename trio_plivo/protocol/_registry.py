@@ -14,7 +14,14 @@ from .._exceptions import ConfigurationError
 from ._codec import ProviderCodec
 from ._detect import DETECTABLE, DetectingCodec
 
-__all__ = ["ALIASES", "PROVIDERS", "codec_factory_for", "codec_for", "provider_matrix_markdown"]
+__all__ = [
+    "ALIASES",
+    "PROVIDERS",
+    "canonical_provider_name",
+    "codec_factory_for",
+    "codec_for",
+    "provider_matrix_markdown",
+]
 
 CodecFactory = Callable[[], ProviderCodec]
 
@@ -26,15 +33,19 @@ PROVIDERS: Final[Mapping[str, CodecFactory]] = MappingProxyType(
 ALIASES: Final[Mapping[str, str]] = MappingProxyType({"ozonetel": "kookoo", "nexmo": "vonage"})
 
 
+def canonical_provider_name(name: str) -> str:
+    """``name`` as the registry spells it: case and spaces ignored, aliases resolved."""
+    key = name.strip().lower()
+    return ALIASES.get(key, key)
+
+
 def codec_factory_for(name: str) -> CodecFactory:
     """The codec factory for a provider name (case-insensitive; aliases allowed).
 
     Raises :class:`~trio_plivo.ConfigurationError` naming the known providers.
     """
-    key = name.strip().lower()
-    key = ALIASES.get(key, key)
     try:
-        return PROVIDERS[key]
+        return PROVIDERS[canonical_provider_name(name)]
     except KeyError:
         raise ConfigurationError(
             f"unknown provider {name!r}; known: {', '.join(sorted(PROVIDERS))}"

@@ -15,7 +15,7 @@ import attrs
 
 from .._exceptions import ConfigurationError
 from .._format import L16_8K, L16_16K, MULAW_8K, AudioFormat, Encoding
-from ..protocol._registry import ALIASES
+from ..protocol._registry import canonical_provider_name
 from ._wire import ProviderWire, WireSetup
 from ._wire_kookoo import KooKooWire
 from ._wire_plivo import PlivoWire
@@ -206,10 +206,8 @@ SIMULATED: Final[Mapping[str, ProviderSpec]] = MappingProxyType(
 
 def provider_spec(name: str) -> ProviderSpec:
     """The spec for a provider name (case-insensitive; ``ozonetel``/``nexmo`` aliases)."""
-    key = name.strip().lower()
-    key = ALIASES.get(key, key)
     try:
-        return SIMULATED[key]
+        return SIMULATED[canonical_provider_name(name)]
     except KeyError:
         raise ConfigurationError(
             f"the simulator cannot be provider {name!r}; it plays {', '.join(SIMULATED)}"
