@@ -118,6 +118,53 @@ def test_turn_detector_start_and_end() -> None:
     assert detector.last_voice_at == pytest.approx(0.32)
 
 
+class _LaggingVad:
+    """Says "speech" for ``lag`` frames after the level drops; claims ``hangover_ms``."""
+
+    def __init__(self, lag: int, hangover_ms: float) -> None:
+        self.hangover_ms = hangover_ms
+        self._lag = lag
+        self._since_loud = lag + 1
+
+    def is_speech(self, frame: bytes) -> bool:
+        loud = max(frame) >= 0x20
+        self._since_loud = 0 if loud else self._since_loud + 1
+        return self._since_loud <= self._lag
+
+
+def _end_frame(vad: _LaggingVad, tail: bytes) -> tuple[int, float]:
+    """Frame index of the "end" for 10 loud frames then ``tail`` frames; and speech_end."""
+    loud = b"\x00\x20" * 160  # 8192: about -12 dBFS
+    detector = TurnDetector(vad, start_ms=60, end_ms=300)  # 15 frames
+    for i, frame in enumerate([loud] * 10 + [tail] * 40):
+        if detector.feed(frame, i * 0.02) == "end":
+            return i, detector.speech_end
+    raise AssertionError("no end")
+
+
+@pytest.mark.parametrize("lag", [4, 6, 9])
+def test_a_long_vad_hangover_does_not_add_to_the_silence_once_the_level_drops(lag: int) -> None:
+    # The caller stops at frame 10. A VAD hanging on for more than its claimed 80 ms (4
+    # frames) used to push the end out by the difference; the level shows the real end.
+    silence = b"\x00\x00" * 160
+    end, speech_end = _end_frame(_LaggingVad(lag, hangover_ms=80), silence)
+    assert end == 10 + 15 - 1  # exactly the configured 300 ms of quiet, whatever the lag
+    assert speech_end == pytest.approx(9 * 0.02)  # the last loud frame
+
+
+def test_without_a_level_drop_the_claimed_hangover_still_applies() -> None:
+    # Line noise 20 dB under the speech (not quiet): only the VAD can tell, as before.
+    noise = b"\x00\x03" * 160  # 768: about 20 dB under the speech
+    end, _ = _end_frame(_LaggingVad(6, hangover_ms=80), noise)
+    assert end == 10 + 6 + (15 - 4) - 1
+
+
+def test_the_level_never_ends_a_turn_sooner_than_the_configured_silence() -> None:
+    silence = b"\x00\x00" * 160
+    end, _ = _end_frame(_LaggingVad(0, hangover_ms=0), silence)
+    assert end == 10 + 15 - 1
+
+
 def test_configuration_errors() -> None:
     with pytest.raises(ConfigurationError):
         AgentConfig(llm=FakeLLM([]), tts=FakeTTS(), end_of_turn_ms=0)

@@ -31,6 +31,13 @@ __all__ = [
 logger = logging.getLogger("trio_plivo.agent")
 
 FRAME_MS: Final = 20
+#: A frame this far below the loudest frame of the utterance is quiet, whatever the VAD says
+#: (its hangover keeps saying "speech" after the caller stopped). 35 dB keeps soft trailing
+#: consonants, which sit 20-30 dB under the vowels, on the speech side.
+QUIET_BELOW_PEAK_DB: Final = 35.0
+#: ... and anything under -60 dBFS is quiet outright (line noise floor).
+_QUIET_FLOOR: Final = 32768.0 * 10 ** (-60.0 / 20)
+_QUIET_RATIO: Final = 10 ** (-QUIET_BELOW_PEAK_DB / 20)
 
 
 class Vad(Protocol):
@@ -137,6 +144,10 @@ class TurnDetector:
     * It **ends** after ``end_ms`` of unbroken non-speech: the end-of-turn threshold. A VAD
       with a ``hangover_ms`` attribute (webrtcvad's built-in smoothing) already counted that
       much silence as speech, so it is taken off the threshold and off :attr:`speech_end`.
+      A VAD's hangover varies with the signal, so the level decides too: it also ends after
+      ``end_ms`` of frames that are unvoiced *or* quiet (:data:`QUIET_BELOW_PEAK_DB` under the
+      utterance's loudest frame), whichever comes first. That never ends a turn sooner than
+      the configured silence; it only stops a long hangover from adding to it.
 
     Pure and synchronous: :meth:`feed` one frame at a time with the time it arrived.
     """
@@ -155,31 +166,46 @@ class TurnDetector:
         self._hangover_s = float(getattr(vad, "hangover_ms", 0.0)) / 1000.0
         hangover_frames = round(self._hangover_s * 1000 / FRAME_MS)
         self._end_frames = max(1, round(end_ms / FRAME_MS) - hangover_frames)
+        self._quiet_end_frames = max(1, round(end_ms / FRAME_MS))
         self._recent: deque[bool] = deque(maxlen=self._start_frames + 2)
         self._silent_run = 0
+        self._quiet_run = 0
+        self._peak = 0.0
         #: True between a start and its end.
         self.speaking = False
         #: When the current (or last) speech started: the arrival of its first voiced frame.
         self.started_at = 0.0
         #: The end of the last voiced frame.
         self.last_voice_at = 0.0
+        #: The last voiced frame that was not quiet.
+        self.last_loud_voice_at = 0.0
 
     def feed(self, frame: bytes, now: float) -> TurnEvent | None:
         """One frame (``now``: when it arrived); ``"start"``, ``"end"`` or ``None``."""
         voiced = self._vad.is_speech(frame)
+        level = _rms(frame)
+        if not self.speaking and not any(self._recent):
+            self._peak = 0.0  # a quiet window: nothing loud before it is this utterance's
         if voiced:
             self.last_voice_at = now
+            self._peak = max(self._peak, level)
+        loud_voice = voiced and level >= max(_QUIET_FLOOR, self._peak * _QUIET_RATIO)
+        if loud_voice:
+            self.last_loud_voice_at = now
         if self.speaking:
             self._silent_run = 0 if voiced else self._silent_run + 1
-            if self._silent_run >= self._end_frames:
+            self._quiet_run = 0 if loud_voice else self._quiet_run + 1
+            if self._silent_run >= self._end_frames or self._quiet_run >= self._quiet_end_frames:
                 self.speaking = False
                 self._recent.clear()
+                self._peak = 0.0
                 return "end"
             return None
         self._recent.append(voiced)
         if voiced and sum(self._recent) >= self._start_frames:
             self.speaking = True
             self._silent_run = 0
+            self._quiet_run = 0
             frames = len(self._recent) - list(self._recent).index(True)
             self.started_at = now - (frames - 1) * FRAME_MS / 1000.0
             return "start"
@@ -188,8 +214,9 @@ class TurnDetector:
     @property
     def speech_end(self) -> float:
         """When the last speech really ended: the last voiced frame, less the VAD's
-        hangover."""
-        return max(self.started_at, self.last_voice_at - self._hangover_s)
+        hangover, or the last voiced frame that was not quiet if that came sooner."""
+        end = min(self.last_voice_at - self._hangover_s, self.last_loud_voice_at)
+        return max(self.started_at, end)
 
     def speech_ms(self) -> float:
         """How long the current speech has lasted, up to its last voiced frame (trailing
@@ -197,3 +224,10 @@ class TurnDetector:
         if not self.speaking:
             return 0.0
         return (self.last_voice_at - self.started_at) * 1000.0 + FRAME_MS
+
+
+def _rms(frame: bytes) -> float:
+    samples = np.frombuffer(frame, dtype="<i2").astype(np.float32)
+    if samples.size == 0:
+        return 0.0
+    return float(np.sqrt(np.dot(samples, samples) / samples.size))
