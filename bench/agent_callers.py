@@ -89,9 +89,17 @@ def script_frames(turns: int, total: int) -> int:
 
 
 def speech_ends(index: int, total: int, turns: int) -> list[float]:
-    """Scripted ends of speech of call ``index``, in seconds after its origin."""
+    """Scripted ends of speech of call ``index``, in seconds after its origin, on the clock
+    the agent hears.
+
+    A phone sends a frame once its 20 ms have been captured, so a frame arriving at ``t``
+    holds the audio of ``[t - 20 ms, t)``. These callers (like FakePlivo) send frame ``k``,
+    the script's ``[20k, 20k + 20)`` ms, at ``20k``: one frame early. On the agent's clock the
+    speech therefore ends one frame before the script says; counting from the script's
+    time would credit the agent with 20 ms it did not save.
+    """
     first = LEAD_IN_FRAMES + stagger_frames(index, total)
-    return [(first + k * PERIOD_FRAMES + SPEECH_FRAMES) * FRAME_S for k in range(turns)]
+    return [(first + k * PERIOD_FRAMES + SPEECH_FRAMES - 1) * FRAME_S for k in range(turns)]
 
 
 def caller_audio(index: int, total: int, turns: int) -> CallerAudio:
