@@ -88,10 +88,7 @@ class EnergyVad:
         self._threshold = 32768.0 * 10 ** (threshold_dbfs / 20)
 
     def is_speech(self, frame: bytes) -> bool:
-        samples = np.frombuffer(frame, dtype="<i2").astype(np.float32)
-        if samples.size == 0:
-            return False
-        return float(np.sqrt(np.mean(samples * samples))) >= self._threshold
+        return bool(frame) and _rms(frame) >= self._threshold
 
 
 class SileroVad:
