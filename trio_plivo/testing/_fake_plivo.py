@@ -122,6 +122,10 @@ class FakeProvider:
         default=attrs.Factory(_default_end, takes_self=True), validator=_check_end
     )
     stop_linger: float = 0.5
+    #: Messages arriving up to this long after ``stop`` was sent were already on their way
+    #: (the app cannot stop what it sent before the ``stop`` reached it): they are dropped,
+    #: not reported as violations. Later ones are ``after_stop`` violations.
+    stop_grace: float = 0.1
     call_id: str | None = None
     stream_id: str | None = None
     account_id: str = "MAFAKEPLIVO000000001"

@@ -112,6 +112,7 @@ class Session:
     _ended: trio.Event = attrs.field(factory=trio.Event)
     _end_reason: _EndReason | None = None
     _stopped: bool = False
+    _stopped_at: float = 0.0
     _close: CloseInfo | None = None
     #: What a failed send learnt about the close; the reader usually knows better.
     _lost: CloseInfo | None = None
@@ -199,6 +200,7 @@ class Session:
         if fake.end == "stop" and stop is not None:
             await self._send(stop)
             self._stopped = True
+            self._stopped_at = self._now()
             # A well-behaved app closes on stop; anything it sends meanwhile is a violation.
             with trio.move_on_after(fake.stop_linger):
                 await self._reader()
@@ -407,8 +409,11 @@ class Session:
             self._record(at, "from_app", event, size if checked.data is None else checked.data)
         problems = [(p.kind, p.detail) for p in checked.problems]
         if self._stopped:
-            problems.insert(0, (ViolationKind.AFTER_STOP, "message after stop"))
             command = None
+            if at - self._stopped_at > self.fake.stop_grace:
+                problems.insert(0, (ViolationKind.AFTER_STOP, "message after stop"))
+            else:
+                problems.clear()  # in flight when the stop went out: nothing to judge
         for kind, detail in problems:
             self._violations.append(Violation(at=at, kind=kind, event=event, detail=detail))
         if isinstance(command, PlayAudioCommand):
