@@ -177,3 +177,26 @@ async def test_hangup(peer_class: type[Peer], autojump_clock) -> None:
         assert kinds == ["hangup"] and hung_up == []
     else:
         assert hung_up == [peer.call_id]
+
+
+@pytest.mark.parametrize("detect", [False, True], ids=["named", "detected"])
+async def test_the_inbound_buffer_holds_its_milliseconds_in_the_providers_frames(
+    peer_class: type[Peer], detect: bool, autojump_clock
+) -> None:
+    # 400 ms of buffer: 20 Plivo-sized frames, but 4 of Exotel's 100 ms and 40 of KooKoo's
+    # 10 ms. Counted in 20 ms frames whatever the provider, Exotel kept 2 s and KooKoo 200 ms.
+    app, peer = open_peer(peer_class)
+    codec = DetectingCodec() if detect else peer.codec()
+    frame_ms = peer.codec().frame_ms
+    keep = 400 // frame_ms
+    with trio.fail_after(10):
+        await peer.start()
+        config = CallConfig(inbound_buffer_ms=400)
+        async with open_call(app, codec=codec, config=config) as call:  # type: ignore[arg-type]
+            sent = keep + 5
+            for i in range(sent):
+                await peer.media(wire_audio(peer, frame_ms), chunk=i + 1)
+            await trio.testing.wait_all_tasks_blocked()
+            stats = call.statistics()
+            assert stats.frames_received == sent
+            assert stats.frames_dropped == 5

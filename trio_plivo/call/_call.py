@@ -177,7 +177,7 @@ class Call:
         self._unsent_bytes = 0
         self.close_code: int | None = None
         self.close_reason: str | None = None
-        self._inbound = InboundQueue(max_media=max(1, math.ceil(config.inbound_buffer_ms / 20)))
+        self._inbound = InboundQueue(max_media=self._inbound_frames())
         self._tracker = MarkTracker()
         self._mark_names = itertools.count(1)
         self._mark_names_in_use: set[str] = set()
@@ -626,6 +626,10 @@ class Call:
             await self.aclose(1008, "no start message")
             raise CallClosed(f"no start message within {self._config.start_timeout} s", code=1008)
 
+    def _inbound_frames(self) -> int:
+        """``inbound_buffer_ms`` in the provider's frames (Exotel: 100 ms, KooKoo: 10 ms)."""
+        return max(1, math.ceil(self._config.inbound_buffer_ms / self._codec.frame_ms))
+
     async def _run_tasks(
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
@@ -689,6 +693,8 @@ class Call:
                 self._piece_bytes = fmt.bytes_for(_PIECE_MS)
                 self._ms_per_byte = fmt.duration_ms(1)
                 self._open_recordings(event)
+                # A detecting codec knows the provider's frame size only now.
+                self._inbound.max_media = self._inbound_frames()
                 if not self._codec.has_dtmf_events:
                     self._dtmf_detector = DtmfDetector(event.media_format.sample_rate)
             elif kind is UnknownEvent:
