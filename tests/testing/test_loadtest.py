@@ -99,7 +99,7 @@ class _RecordingWebSocket:
 
 async def test_checkpoint_is_acknowledged_when_its_audio_has_played(autojump_clock) -> None:
     ws = _RecordingWebSocket()
-    call = _Call(ws, 1, "s-1", 10, [0.0] * 10, [False] * 10, -1)  # type: ignore[arg-type]
+    call = _Call(ws, 1, CallWire("plivo", stream_id="s-1"), 10, [0.0] * 10, [False] * 10, -1)  # type: ignore[arg-type]
     now = trio.current_time()
     call.playout_end = now + 0.3  # 300 ms of received audio still to play
     report = WorkerReport()
@@ -116,7 +116,7 @@ async def test_checkpoint_is_acknowledged_when_its_audio_has_played(autojump_clo
 
 async def test_checkpoint_after_played_audio_is_acknowledged_at_once(autojump_clock) -> None:
     ws = _RecordingWebSocket()
-    call = _Call(ws, 1, "s-1", 10, [0.0] * 10, [False] * 10, -1)  # type: ignore[arg-type]
+    call = _Call(ws, 1, CallWire("plivo", stream_id="s-1"), 10, [0.0] * 10, [False] * 10, -1)  # type: ignore[arg-type]
     now = trio.current_time()
     call.playout_end = now - 1.0
     report = WorkerReport()
@@ -293,7 +293,9 @@ async def test_the_ticker_catches_up_when_run_loop_passes_are_slower_than_a_tick
     # per pass would fall further behind forever; every due tick is sent in one pass.
     ws = _RecordingWebSocket()
     frames = 10
-    call = _Call(ws, 0, "s", frames, [0.0] * frames, [False] * frames, -1)  # type: ignore[arg-type]
+    call = _Call(
+        ws, 0, CallWire("plivo", stream_id="s"), frames, [0.0] * frames, [False] * frames, -1
+    )  # type: ignore[arg-type]
     slots: list[list[_Call]] = [[] for _ in range(_loadtest.SLOTS)]
     slots[0].append(call)
     report = WorkerReport()

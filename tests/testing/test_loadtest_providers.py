@@ -289,12 +289,11 @@ def _call(provider: str, socket: _Socket, frames: int = 4) -> _Call:
     return _Call(
         socket,  # type: ignore[arg-type]
         1,
-        wire.stream_id,
+        wire,
         frames,
         [0.0] * frames,
         [False] * frames,
         -1,
-        wire=wire,
     )
 
 
@@ -344,7 +343,7 @@ async def test_a_clear_drops_pending_checkpoints_elsewhere(autojump_clock, provi
     socket = _Socket([])
     call = _call(provider, socket)
     if provider == "vonage":  # the notify's payload is remembered when it is read
-        call.messages.control(_app(provider, call.messages, "checkpoint", "m1"))
+        call.wire.control(_app(provider, call.wire, "checkpoint", "m1"))
     report = WorkerReport()
     call.playout_end = trio.current_time() + 5.0
     async with trio.open_nursery() as nursery:

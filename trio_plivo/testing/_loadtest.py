@@ -191,7 +191,7 @@ class _Call:
 
     ws: WebSocket
     tag: int
-    stream_id: str
+    wire: CallWire  # its provider's messages
     frames: int  # how many media frames this call sends
     send_times: list[float]
     counted: list[bool]
@@ -201,20 +201,14 @@ class _Call:
     done: bool = False  # hung up: the ticker skips it
     receive_times: list[float] = field(default_factory=list)
     playout_end: float = 0.0  # when the audio received so far has finished playing
-    wire: CallWire | None = None  # its provider's messages (Plivo on stream_id by default)
     # Packets to acknowledge once played (KooKoo): (play end, packet id), in play order.
     unacked: deque[tuple[float, str]] = field(default_factory=deque)
     # Set (and replaced) when the app clears: acknowledgements waiting for play-out stop.
     cleared: trio.Event = field(default_factory=trio.Event)
 
-    def __post_init__(self) -> None:
-        if self.wire is None:
-            self.wire = CallWire("plivo", stream_id=self.stream_id)
-
     @property
-    def messages(self) -> CallWire:
-        assert self.wire is not None
-        return self.wire
+    def stream_id(self) -> str:
+        return self.wire.stream_id
 
 
 async def _ticker(
@@ -262,7 +256,7 @@ async def _send_tick(
         call.send_times[i] = now
         call.sent += 1
         report.live_sent += 1
-        wire = call.messages
+        wire = call.wire
         ms = i * wire.frame_ms  # the frame's place in the caller's audio
         try:
             if i == call.dtmf_at and dtmf is not None:
@@ -280,11 +274,11 @@ async def _acknowledge(call: _Call, name: str, received_at: float, report: Worke
     cleared = call.cleared
     with trio.move_on_at(max(call.playout_end, received_at)):
         await cleared.wait()
-    if call.done or (cleared.is_set() and not call.messages.acks_cleared_marks):
+    if call.done or (cleared.is_set() and not call.wire.acks_cleared_marks):
         return
     now = trio.current_time()
     try:
-        await call.ws.send_message(call.messages.ack(name, _stream_ms(call, now)))
+        await call.ws.send_message(call.wire.ack(name, _stream_ms(call, now)))
     except ConnectionClosed:
         return
     report.checkpoints.append(now - received_at)
@@ -292,7 +286,7 @@ async def _acknowledge(call: _Call, name: str, received_at: float, report: Worke
 
 def _stream_ms(call: _Call, now: float) -> int:
     """Milliseconds of the caller's audio sent by ``now`` (the stream's own clock)."""
-    return call.sent * call.messages.frame_ms
+    return call.sent * call.wire.frame_ms
 
 
 async def _ack_played(call: _Call, now: float) -> None:
@@ -303,7 +297,7 @@ async def _ack_played(call: _Call, now: float) -> None:
     while unacked and unacked[0][0] <= now:
         newest = unacked.popleft()[1]
     if newest is not None:
-        await call.ws.send_message(call.messages.ack(newest, _stream_ms(call, now)))
+        await call.ws.send_message(call.wire.ack(newest, _stream_ms(call, now)))
 
 
 async def _clear(call: _Call, now: float) -> None:
@@ -312,7 +306,7 @@ async def _clear(call: _Call, now: float) -> None:
     call.unacked.clear()
     call.cleared.set()
     call.cleared = trio.Event()
-    for reply in call.messages.cleared():
+    for reply in call.wire.cleared():
         await call.ws.send_message(reply)
 
 
@@ -321,7 +315,7 @@ async def _receive(
 ) -> None:
     first_audio = True
     ws = call.ws
-    wire = call.messages
+    wire = call.wire
     read_audio = wire.audio
     tag = call.tag & 0xFFFF
     while call.received < call.frames:
@@ -374,22 +368,21 @@ async def _one_call(
     except Exception:  # counted and reported, never hidden
         report.errors["connect"] += 1
         return
+    connected_at = trio.current_time()
     report.connected += 1
-    report.connects.append(trio.current_time() - connect_at)
+    report.connects.append(connected_at - connect_at)
     # A handshake that ends inside the measured window means the call was not there for
     # all of it: its missing frames would silently shrink the load, so it is a failure.
-    ok = trio.current_time() <= full_load_at
+    ok = connected_at <= full_load_at
     if not ok:
         report.errors["connected_late"] += 1
     wire = CallWire(job.provider, timestamp_origin_ms=int(time.time() * 1000))
     frame_s = wire.frame_ms / 1000
     # Frames from the first slot occurrence after now until end_at.
-    frames = max(0, int((end_at - trio.current_time()) / frame_s) - 1)
+    frames = max(0, int((end_at - connected_at) / frame_s) - 1)
     press = job.dtmf is not None and wire.has_dtmf_events
     dtmf_at = frames // 2 if press and frames else -1
-    call = _Call(
-        ws, tag, wire.stream_id, frames, [0.0] * frames, [False] * frames, dtmf_at, wire=wire
-    )
+    call = _Call(ws, tag, wire, frames, [0.0] * frames, [False] * frames, dtmf_at)
     try:
         start_sent = trio.current_time()
         for message in wire.opening():
