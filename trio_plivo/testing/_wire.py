@@ -17,14 +17,13 @@ import attrs
 
 from .._format import AudioFormat
 from ..transport import Message
-from ._validate import CheckedMessage, decode_object
+from ._validate import CheckedMessage
 
 __all__ = [
     "JsonWire",
     "ProviderWire",
     "WireMessage",
     "WireSetup",
-    "decode_object",
     "epoch_ms",
 ]
 

@@ -30,9 +30,10 @@ from ._validate import (
     ViolationKind,
     absent_or_wrong,
     check_nested,
+    decode_object,
     rejected,
 )
-from ._wire import JsonWire, WireMessage, decode_object, epoch_ms
+from ._wire import JsonWire, WireMessage, epoch_ms
 
 __all__ = ["KooKooWire"]
 

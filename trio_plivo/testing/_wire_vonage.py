@@ -26,9 +26,10 @@ from ._validate import (
     Problem,
     ViolationKind,
     absent_or_wrong,
+    decode_object,
     rejected,
 )
-from ._wire import JsonWire, WireMessage, WireSetup, decode_object
+from ._wire import JsonWire, WireMessage, WireSetup
 
 __all__ = ["VonageWire"]
 
