@@ -205,16 +205,18 @@ class StreamServer:
         finally:
             await trio.aclose_forcefully(stream)
 
-    async def handle_transport(self, transport: MessageTransport) -> None:
-        """Run the handler on one already-upgraded connection. Never raises except for
-        cancellation."""
+    async def handle_transport(
+        self, transport: MessageTransport, *, codec: ProviderCodec | None = None
+    ) -> None:
+        """Run the handler on one already-upgraded connection (with ``codec``, default one
+        from :attr:`codec_factory`). Never raises except for cancellation."""
         self._active += 1
         self._total += 1
         try:
             await serve_call(
                 transport,
                 self.handler,
-                codec=self.codec_factory(),
+                codec=self.codec_factory() if codec is None else codec,
                 config=self.config,
                 handler_grace=self.handler_grace,
             )

@@ -60,6 +60,8 @@ from ..protocol import (
     Checkpoint,
     ClearAudio,
     ClearedAudio,
+    ConversationKind,
+    ConversationText,
     Dtmf,
     Hangup,
     InboundEvent,
@@ -869,6 +871,27 @@ class Call:
             finally:
                 self._wake = None
         return deadline
+
+    # --- conversation text (browser clients) ----------------------------------------------
+
+    async def send_text(self, kind: ConversationKind, text: str) -> bool:
+        """Show a line of the conversation on a client that has a screen (the browser page):
+        ``"userMessage"`` (what the caller said), ``"assistantMessage"`` (what the app starts
+        saying) or ``"cancelLastAssistantMessage"`` (barge-in: ``text`` is what was heard).
+
+        It goes out at once, ahead of queued audio. Phone providers have no such message: there
+        it does nothing and returns False (so one handler serves both). Raises
+        :class:`~trio_plivo.LocalProtocolError` for an unknown ``kind``.
+        """
+        command = ConversationText(kind=kind, text=text)
+        self._check_open()
+        if not self._codec.supports_text_messages:
+            await trio.lowlevel.checkpoint()
+            return False
+        self._log_event(kind, {"text": text})
+        self._send_urgent(self._codec.send(command))
+        await trio.lowlevel.checkpoint()
+        return True
 
 
 #: Event-log names: Plivo's wire names, whichever provider the call speaks.

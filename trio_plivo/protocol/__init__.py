@@ -8,9 +8,12 @@ from ._codec import ProviderCodec, StreamState
 from ._converter import parse_extra_headers, unstructure_inbound
 from ._detect import DetectingCodec
 from ._events import (
+    CONVERSATION_KINDS,
     Checkpoint,
     ClearAudio,
     ClearedAudio,
+    ConversationKind,
+    ConversationText,
     Dtmf,
     Hangup,
     InboundEvent,
@@ -21,6 +24,8 @@ from ._events import (
     PlayedStream,
     PlayFailed,
     SendDtmf,
+    SpeechStarted,
+    SpeechStopped,
     Start,
     Stop,
     StreamError,
@@ -28,6 +33,7 @@ from ._events import (
     UnmuteStream,
 )
 from ._registry import PROVIDERS, codec_factory_for, codec_for
+from .browser import BrowserCloseCode, BrowserCodec
 from .exotel import ExotelCodec
 from .kookoo import KooKooCodec
 from .plivo import PlivoCodec
@@ -38,6 +44,8 @@ from .vonage import VonageCodec
 
 __all__ = [
     "PROVIDERS",
+    "BrowserCloseCode",
+    "BrowserCodec",
     "DetectingCodec",
     "ExotelCodec",
     "KooKooCodec",
@@ -47,9 +55,12 @@ __all__ = [
     "VonageCodec",
     "codec_factory_for",
     "codec_for",
+    "CONVERSATION_KINDS",
     "Checkpoint",
     "ClearAudio",
     "ClearedAudio",
+    "ConversationKind",
+    "ConversationText",
     "Dtmf",
     "Hangup",
     "InboundEvent",
@@ -62,6 +73,8 @@ __all__ = [
     "PlivoCodec",
     "ProviderCodec",
     "SendDtmf",
+    "SpeechStarted",
+    "SpeechStopped",
     "Start",
     "Stop",
     "StreamError",

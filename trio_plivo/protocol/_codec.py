@@ -36,6 +36,9 @@ class CodecState:
 
     __slots__ = ("_format", "_state", "_stream_id")
 
+    #: Phone streams carry no conversation text (see :attr:`ProviderCodec.supports_text_messages`).
+    supports_text_messages = False
+
     def __init__(self) -> None:
         self._state = StreamState.AWAITING_START
         self._stream_id: str | None = None
@@ -87,6 +90,9 @@ class ProviderCodec(Protocol):
     #: The provider has an in-stream hang-up message (``Hangup``); when False the call hangs
     #: up through the provider's REST API (if configured) or by closing the stream.
     supports_hangup: bool
+    #: The client shows the conversation as text (:class:`~trio_plivo.protocol.ConversationText`:
+    #: the browser page); when False the call drops such lines (phone providers have no screen).
+    supports_text_messages: bool
 
     @property
     def state(self) -> StreamState: ...

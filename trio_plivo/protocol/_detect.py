@@ -119,6 +119,7 @@ class DetectingCodec:
         self.has_dtmf_events = True
         self.supports_dtmf_out = False
         self.supports_hangup = False
+        self.supports_text_messages = False  # phone providers only: the browser is not detected
 
     def __repr__(self) -> str:
         return f"<DetectingCodec {self.provider} {self.state.value}>"

@@ -11,15 +11,19 @@ exact type.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final, Literal
 
 import attrs
 
+from .._exceptions import LocalProtocolError
 from .._format import AudioFormat
 
 __all__ = [
+    "CONVERSATION_KINDS",
     "ClearAudio",
     "ClearedAudio",
+    "ConversationKind",
+    "ConversationText",
     "Dtmf",
     "Hangup",
     "InboundEvent",
@@ -31,6 +35,8 @@ __all__ = [
     "PlayFailed",
     "PlayedStream",
     "SendDtmf",
+    "SpeechStarted",
+    "SpeechStopped",
     "Start",
     "Stop",
     "StreamError",
@@ -146,6 +152,22 @@ class UnmuteStream:
 
 
 @attrs.frozen(kw_only=True)
+class SpeechStarted:
+    """The client's own voice detector heard the caller start speaking (a hint: the browser
+    page sends it; turn-taking may use it, nothing requires it)."""
+
+    stream_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SpeechStopped:
+    """The client's own voice detector heard the caller stop speaking (a hint, as
+    :class:`SpeechStarted`)."""
+
+    stream_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
 class UnknownEvent:
     """A well-formed message we have no class for; ``raw`` is the decoded JSON object."""
 
@@ -165,6 +187,8 @@ InboundEvent = (
     | StreamError
     | MuteStream
     | UnmuteStream
+    | SpeechStarted
+    | SpeechStopped
     | UnknownEvent
 )
 
@@ -207,4 +231,38 @@ class Hangup:
     """End the phone call (only for providers with an in-stream hang-up message)."""
 
 
-OutboundCommand = PlayAudio | Checkpoint | ClearAudio | SendDtmf | Hangup
+#: What a line of conversation text is: the caller's words as understood, the assistant's
+#: words as it starts saying them, or the assistant's last line withdrawn after a barge-in.
+ConversationKind = Literal["userMessage", "assistantMessage", "cancelLastAssistantMessage"]
+CONVERSATION_KINDS: Final[tuple[ConversationKind, ...]] = (
+    "userMessage",
+    "assistantMessage",
+    "cancelLastAssistantMessage",
+)
+
+
+def _check_kind(_: object, __: object, kind: str) -> None:
+    if kind not in CONVERSATION_KINDS:
+        raise LocalProtocolError(
+            f"unknown conversation message kind {kind!r} (one of {', '.join(CONVERSATION_KINDS)})"
+        )
+
+
+def _check_text(_: object, __: object, text: Any) -> None:
+    if not isinstance(text, str):
+        raise LocalProtocolError(f"conversation text must be a str, not {type(text).__name__}")
+
+
+@attrs.frozen(kw_only=True)
+class ConversationText:
+    """A line of the conversation, for clients that show one (the browser page).
+
+    ``kind`` is one of :data:`CONVERSATION_KINDS`; for ``cancelLastAssistantMessage``,
+    ``text`` is what the caller actually heard of the withdrawn line (may be empty).
+    """
+
+    kind: ConversationKind = attrs.field(validator=_check_kind)
+    text: str = attrs.field(validator=_check_text)
+
+
+OutboundCommand = PlayAudio | Checkpoint | ClearAudio | SendDtmf | Hangup | ConversationText

@@ -14,7 +14,9 @@
 ``/status`` parses Plivo's stream status callbacks into
 :class:`~trio_plivo.status.StreamStatusEvent` for :meth:`PlivoFront.status_events`
 subscribers, ``/healthz`` reports active calls. WebSocket upgrades go to the
-:class:`~trio_plivo.server.StreamServer` unchanged. The stream server alone (WebSocket only)
+:class:`~trio_plivo.server.StreamServer` unchanged. With ``PlivoFront(..., browser=True)``
+``/talk`` serves a page to talk to the same handler from a browser tab (``/talk/ws``; see
+:mod:`trio_plivo.protocol.browser` for its protocol). The stream server alone (WebSocket only)
 and embedding in trio-websocket apps keep working as before.
 """
 

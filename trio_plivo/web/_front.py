@@ -11,7 +11,10 @@ has arrived (bounded in size and time) and routes on its method and path:
   draining, 403 for a bad signature, all before upgrading; then the call runs on the same
   WebSocket fast path as without the front;
 * everything else (``/answer``, ``/status``, ``/healthz``, or a non-GET elsewhere) is parsed
-  by h11, body included, and answered as plain HTTP with ``Connection: close``.
+  by h11, body included, and answered as plain HTTP with ``Connection: close``;
+* with ``browser=True``, ``GET /talk`` is the browser page and an upgrade for ``/talk/ws`` goes
+  to :class:`~trio_plivo.web._talk.BrowserTalk` instead, which runs the same handler with the
+  browser codec (token, loopback and origin checks before the upgrade).
 
 Routing on the request line rather than an h11 parse of the whole head is a measured choice
 (``bench/bench_oneport.py``): the WebSocket layer parses the head anyway, so parsing it twice
@@ -37,6 +40,7 @@ from ._http import BodyTooLarge, RequestReader, WebRequest, send_response, to_we
 from ._plivo_app import FrontStatistics, PlivoRoutes
 from ._replay import ReplayStream
 from ._status import StatusSubscription
+from ._talk import TALK_PATH, TALK_WS_PATH, BrowserTalk
 from ._urls import origin_from_public_url
 
 __all__ = ["PlivoFront"]
@@ -86,7 +90,15 @@ class PlivoFront:
     max_body_size: int = 64 * 1024
     #: Larger request heads get 431.
     max_head_size: int = 16 * 1024
+    #: Serve the browser page at ``/talk`` and its WebSocket at ``/talk/ws`` (see
+    #: :mod:`trio_plivo.web._talk`): the same handler talks to a browser tab.
+    browser: bool = False
+    #: The token the browser WebSocket must carry; without one the page is served only
+    #: on loopback binds unless ``browser_public``.
+    browser_token: str | None = attrs.field(default=None, repr=False)
+    browser_public: bool = False
     _routes: PlivoRoutes = attrs.field(init=False)
+    _talk: BrowserTalk | None = attrs.field(init=False, default=None)
 
     def __attrs_post_init__(self) -> None:
         paths = (self.answer_path, self.status_path, self.health_path)
@@ -103,6 +115,14 @@ class PlivoFront:
                 raise ConfigurationError(
                     "public_url differs from the signature validator's public_url"
                 )
+        if self.browser:
+            if {TALK_PATH, TALK_WS_PATH} & {*paths, self.server.path}:
+                raise ConfigurationError(f"{TALK_PATH} and {TALK_WS_PATH} are the browser's paths")
+            if self.browser_token is not None and not self.browser_token.strip():
+                raise ConfigurationError("browser_token must not be empty")
+            self._talk = BrowserTalk(self.server, self.browser_token, self.browser_public)
+        elif self.browser_token is not None or self.browser_public:
+            raise ConfigurationError("browser_token and browser_public need browser=True")
         self._routes = PlivoRoutes(
             self.server,
             normalise_content_type(self.content_type),
@@ -180,7 +200,10 @@ class PlivoFront:
             if replay is not None:
                 self._routes.handed_to_stream_server += 1
                 # Outside the head deadline: the call itself is not time-limited.
-                await self.server.handle_stream(ReplayStream(stream, replay))
+                if self._talk is not None and self._talk.wants_upgrade(replay):
+                    await self._talk.handle_stream(ReplayStream(stream, replay))
+                else:
+                    await self.server.handle_stream(ReplayStream(stream, replay))
         except Exception:
             logger.exception("connection failed")
         finally:
@@ -197,7 +220,7 @@ class PlivoFront:
                 if (
                     route is not None
                     and route[0] == b"GET"
-                    and not self._routes.owns(route[1].decode("latin-1"))
+                    and not self._owns(route[1].decode("latin-1"))
                 ):
                     # Not ours (an upgrade, or the stream server's own routes): hand it on
                     # as read, without parsing a head the WebSocket layer parses anyway.
@@ -206,7 +229,7 @@ class PlivoFront:
                 if head is None:
                     return None  # the client left without asking anything
                 request = to_web_request(head)
-                if not self._routes.owns(request.path):
+                if not self._owns(request.path):
                     if request.method == "GET":
                         return bytes(reader.raw)
                     response = HTTPResponse(404, b"not found\n")
@@ -223,8 +246,13 @@ class PlivoFront:
             await send_response(stream, reader.conn, response, head_only=head_only)
         return None
 
+    def _owns(self, path: str) -> bool:
+        return self._routes.owns(path) or (self._talk is not None and self._talk.owns_page(path))
+
     def _respond(self, request: WebRequest) -> HTTPResponse:
         try:
+            if self._talk is not None and self._talk.owns_page(request.path):
+                return self._talk.page(request)
             return self._routes.handle(request)
         except Exception:
             logger.exception("%s %s failed", request.method, request.path)
