@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
+from ..answers import Response, Stream
 from ..status import StreamStatusEvent, parse_stream_status
 from ..ws import HTTPResponse
-from ..xml import Response, Stream
 from ._http import WebRequest
 from ._status import StatusHub
 from ._urls import PublicOrigin, origin_from_request
