@@ -34,9 +34,11 @@ Exotel configures streams in its applet UI (no answer document).
 """
 
 from ._kookoo import kookoo_stream
-from ._ncco import vonage_ncco, vonage_ncco_json
 from ._plivo import Hangup, Play, Redirect, Response, Speak, Stream, Verb, Wait
-from ._twiml import signalwire_stream, telnyx_stream, twilio_stream
+from ._signalwire import signalwire_stream
+from ._telnyx import telnyx_stream
+from ._twilio import twilio_stream
+from ._vonage import vonage_ncco, vonage_ncco_json
 
 __all__ = [
     # Plivo XML
