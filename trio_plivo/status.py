@@ -8,7 +8,7 @@ parameter list is not documented, so parsing is lenient: the fields we can ident
 typed, everything else stays in :attr:`StreamStatusEvent.params`, unknown ``Event`` values are
 kept as text, and nothing here raises on odd input.
 
-Validate the request's signature (:mod:`trio_plivo.signature`) before trusting any of it.
+Validate the request's signature (:mod:`trio_plivo.signatures`) before trusting any of it.
 """
 
 from __future__ import annotations

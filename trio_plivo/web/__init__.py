@@ -3,7 +3,7 @@
 ::
 
     from trio_plivo.server import StreamServer
-    from trio_plivo.signature import SignatureValidator
+    from trio_plivo.signatures import SignatureValidator
     from trio_plivo.web import PlivoFront
 
     server = StreamServer(app, signature_validator=SignatureValidator(token))

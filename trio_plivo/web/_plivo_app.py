@@ -2,7 +2,7 @@
 ``/healthz``. Pure request -> response logic; the front does the I/O.
 
 Signed requests: when the stream server has a
-:class:`~trio_plivo.signature.SignatureValidator`, ``/answer`` and ``/status`` must carry a
+:class:`~trio_plivo.signatures.SignatureValidator`, ``/answer`` and ``/status`` must carry a
 valid ``X-Plivo-Signature-V3`` for their public URL, or get 403 before anything is parsed,
 published or built. ``/healthz`` is unsigned (load balancers call it) and says nothing
 secret.

@@ -28,8 +28,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
-from ._exceptions import ConfigurationError
-from .signature import HeaderSource, SupportsHeaderGet
+from .._exceptions import ConfigurationError
+from ._headers import HeaderSource, SupportsHeaderGet
 
 __all__ = [
     "TWILIO_SIGNATURE_HEADER",
@@ -173,7 +173,7 @@ def _mask(value: str | None) -> str:
 class TwilioSignatureValidator:
     """Twilio signature settings for a server: the auth token and the public stream URL.
 
-    Same shape as :class:`trio_plivo.signature.SignatureValidator`, so a server can refuse an
+    Same shape as :class:`trio_plivo.signatures.SignatureValidator`, so a server can refuse an
     unsigned upgrade (403) before any call exists. The ``repr`` shows ``'***'`` for the token.
     """
 
