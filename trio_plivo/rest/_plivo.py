@@ -34,7 +34,7 @@ import trio
 from .._exceptions import ConfigurationError, PlivoAPIError
 from .._format import AudioFormat
 from ..answers import Stream
-from ._models import DtmfSent, StreamInfo, StreamList, StreamStarted
+from ._plivo_models import DtmfSent, StreamInfo, StreamList, StreamStarted
 
 __all__ = ["DEFAULT_BASE_URL", "PlivoRestClient"]
 
