@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from ..answers import Response, Stream
-from ..status import StreamStatusEvent, parse_stream_status
 from ..ws import HTTPResponse
 from ._http import WebRequest
 from ._status import StatusHub
+from ._status_callback import StreamStatusEvent, parse_stream_status
 from ._urls import PublicOrigin, origin_from_request
 
 if TYPE_CHECKING:
