@@ -33,11 +33,11 @@ from typing import Any
 
 import trio
 
+from trio_plivo.answers import Response, Stream
 from trio_plivo.call import Call, CallConfig
 from trio_plivo.protocol import Media, PlivoCodec
 from trio_plivo.server import StreamServer
 from trio_plivo.ws import HTTPResponse, WebSocket, accept_websocket, connect_websocket
-from trio_plivo.xml import Response, Stream
 
 SID = "c1f7e2aa-9d2b-4b6e-8f40-7d3a91b2c655"
 START = json.dumps(

@@ -48,7 +48,7 @@ from trio_plivo.call import CallHandler
 from trio_plivo.protocol import Dtmf
 from trio_plivo.rest import PlivoRestClient
 from trio_plivo.server import StreamServer
-from trio_plivo.signature import SignatureValidator
+from trio_plivo.signatures import SignatureValidator
 from trio_plivo.web import PlivoFront
 
 log = logging.getLogger("deployment")

@@ -19,7 +19,7 @@ from .apps import BUILTIN_APPS, load_app
 from .call import CallConfig
 from .protocol import PROVIDERS, codec_factory_for
 from .server import StreamServer
-from .signature import SignatureValidator, signature_headers
+from .signatures import SignatureValidator, signature_headers
 from .testing import CallerAudio, CallReport, FakePlivo, FakeProvider, format_report
 from .testing._providers import SIMULATED, provider_spec
 

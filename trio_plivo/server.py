@@ -24,12 +24,12 @@ import trio
 
 from .call import CallConfig, CallHandler, serve_call
 from .protocol import PlivoCodec, ProviderCodec
-from .signature import validate_websocket_upgrade
+from .signatures import validate_websocket_upgrade
 from .transport import MessageTransport
 from .ws import HandshakeRequest, HTTPResponse, accept_websocket
 
 if TYPE_CHECKING:
-    from .signature import SignatureValidator
+    from .signatures import SignatureValidator
 
 __all__ = ["StreamServer", "serve"]
 

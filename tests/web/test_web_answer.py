@@ -9,7 +9,7 @@ from web_helpers import FORM, TOKEN, request, running
 from trio_plivo import ConfigurationError
 from trio_plivo.apps import echo
 from trio_plivo.server import StreamServer
-from trio_plivo.signature import SignatureValidator, signature_headers
+from trio_plivo.signatures import SignatureValidator, signature_headers
 from trio_plivo.testing import CallerAudio, FakePlivo
 from trio_plivo.web import PlivoFront
 

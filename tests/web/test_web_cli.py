@@ -13,7 +13,7 @@ import trio
 from web_helpers import FORM, TOKEN, request
 
 from trio_plivo.cli import main
-from trio_plivo.signature import signature_headers
+from trio_plivo.signatures import signature_headers
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from web_helpers import FORM, TOKEN, request
 
 from trio_plivo import L16_16K, CallConfig
 from trio_plivo.audio import WavAudio
-from trio_plivo.signature import signature_headers
+from trio_plivo.signatures import signature_headers
 from trio_plivo.testing import CallerAudio, FakePlivo
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "plivo_deployment.py"

@@ -12,9 +12,8 @@ from web_helpers import TOKEN, request, running
 from trio_plivo import ConfigurationError
 from trio_plivo.apps import echo
 from trio_plivo.server import StreamServer
-from trio_plivo.signature import SignatureValidator, signature_headers
-from trio_plivo.status import StreamStatus, parse_stream_status
-from trio_plivo.web import PlivoFront
+from trio_plivo.signatures import SignatureValidator, signature_headers
+from trio_plivo.web import PlivoFront, StreamStatus, parse_stream_status
 from trio_plivo.web._http import WebRequest
 from trio_plivo.ws import Headers, connect_websocket
 

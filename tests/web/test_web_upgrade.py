@@ -15,7 +15,7 @@ from websockets.uri import parse_uri
 
 from trio_plivo.call import Call
 from trio_plivo.server import StreamServer
-from trio_plivo.signature import SignatureValidator, signature_headers
+from trio_plivo.signatures import SignatureValidator, signature_headers
 from trio_plivo.testing import CallerAudio, FakePlivo
 from trio_plivo.web import PlivoFront
 from trio_plivo.ws import HTTPResponse, WebSocketHandshakeError, connect_websocket

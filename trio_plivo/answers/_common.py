@@ -1,4 +1,5 @@
-"""Checks shared by the answer documents: everything is validated when a document is built."""
+"""Checks and document shapes shared by the answer builders: everything is validated when a
+document is built."""
 
 from __future__ import annotations
 
@@ -75,3 +76,54 @@ def element(
 def to_xml(root: ET.Element) -> str:
     """The document with its XML declaration (ElementTree escapes every value)."""
     return DECLARATION + ET.tostring(root, encoding="unicode")
+
+
+# --- the TwiML family: Twilio TwiML, SignalWire cXML, Telnyx TeXML ------------------------------
+# All three put the stream in ``<Response>`` as ``<Connect><Stream url=...>`` (bidirectional:
+# the document blocks until the stream ends) or ``<Start><Stream url=...>`` (a unidirectional
+# tap; the document goes on), with ``<Parameter name= value=/>`` children that arrive in the
+# ``start`` message as custom parameters. Unlike Plivo, the URL is an attribute.
+
+_TRACKS: Final = ("inbound_track", "outbound_track", "both_tracks")
+_METHODS: Final = ("GET", "POST")
+_VERBS: Final = {True: "Connect", False: "Start"}
+
+
+def stream_document(
+    bidirectional: bool, attributes: dict[str, object | None], parameters: dict[str, str]
+) -> str:
+    """``<Response><Connect|Start><Stream ...><Parameter .../>...`` as text."""
+    if not isinstance(bidirectional, bool):
+        raise ConfigurationError(f"bidirectional must be True or False, got {bidirectional!r}")
+    root = element("Response", {})
+    verb = element(_VERBS[bidirectional], {})
+    stream = element("Stream", attributes)
+    for name, value in parameters.items():
+        stream.append(element("Parameter", {"name": name, "value": value}))
+    verb.append(stream)
+    root.append(verb)
+    return to_xml(root)
+
+
+def stream_attributes(
+    url: str,
+    name: str | None,
+    track: str | None,
+    status_callback: str | None,
+    status_callback_method: str | None,
+    schemes: tuple[str, ...] = ("wss",),
+) -> dict[str, object | None]:
+    """The ``<Stream>`` attributes the three dialects share, checked."""
+    return {
+        "url": check_url(url, "stream url", schemes),
+        "name": None if name is None else check_text(name, "stream name"),
+        "track": check_choice(track, "track", _TRACKS),
+        "statusCallback": None
+        if status_callback is None
+        else check_url(status_callback, "status_callback", ("http", "https")),
+        "statusCallbackMethod": check_choice(
+            None if status_callback_method is None else status_callback_method.upper(),
+            "status_callback_method",
+            _METHODS,
+        ),
+    }

@@ -475,7 +475,7 @@ class TwilioCodec(TwilioShapedCodec):
 
     ``streamSid`` goes on every outbound message (Twilio rejects messages without it).
     Twilio has no in-stream hang-up or DTMF command: the call plays DTMF as in-band tones and
-    hangs up through :class:`trio_plivo.twilio_rest.TwilioRestClient`.
+    hangs up through :class:`trio_plivo.rest.TwilioRestClient`.
     """
 
     provider = "twilio"

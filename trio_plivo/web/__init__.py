@@ -3,7 +3,7 @@
 ::
 
     from trio_plivo.server import StreamServer
-    from trio_plivo.signature import SignatureValidator
+    from trio_plivo.signatures import SignatureValidator
     from trio_plivo.web import PlivoFront
 
     server = StreamServer(app, signature_validator=SignatureValidator(token))
@@ -12,7 +12,7 @@
 
 ``/answer`` (GET or POST) returns ``<Stream>`` XML pointing at this host's stream path,
 ``/status`` parses Plivo's stream status callbacks into
-:class:`~trio_plivo.status.StreamStatusEvent` for :meth:`PlivoFront.status_events`
+:class:`StreamStatusEvent` (:func:`parse_stream_status`) for :meth:`PlivoFront.status_events`
 subscribers, ``/healthz`` reports active calls. WebSocket upgrades go to the
 :class:`~trio_plivo.server.StreamServer` unchanged. With ``PlivoFront(..., browser=True)``
 ``/talk`` serves a page to talk to the same handler from a browser tab (``/talk/ws``; see
@@ -26,5 +26,15 @@ from ._front import PlivoFront
 from ._plivo_app import FrontStatistics
 from ._replay import ReplayStream
 from ._status import StatusSubscription
+from ._status_callback import StreamStatus, StreamStatusEvent, parse_stream_status
 
-__all__ = ["FrontStatistics", "PlivoFront", "ReplayStream", "StatusSubscription"]
+__all__ = [
+    "FrontStatistics",
+    "PlivoFront",
+    "ReplayStream",
+    "StatusSubscription",
+    # Plivo's stream status callbacks, as parsed at /status
+    "StreamStatus",
+    "StreamStatusEvent",
+    "parse_stream_status",
+]

@@ -33,9 +33,9 @@ import trio
 
 from .._exceptions import ConfigurationError
 from .._format import MULAW_8K, AudioFormat
+from ..answers._plivo_options import normalise_content_type
 from ..server import StreamServer
 from ..ws import HTTPResponse
-from ..xml._options import normalise_content_type
 from ._http import BodyTooLarge, RequestReader, WebRequest, send_response, to_web_request
 from ._plivo_app import FrontStatistics, PlivoRoutes
 from ._replay import ReplayStream

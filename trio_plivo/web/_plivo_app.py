@@ -2,7 +2,7 @@
 ``/healthz``. Pure request -> response logic; the front does the I/O.
 
 Signed requests: when the stream server has a
-:class:`~trio_plivo.signature.SignatureValidator`, ``/answer`` and ``/status`` must carry a
+:class:`~trio_plivo.signatures.SignatureValidator`, ``/answer`` and ``/status`` must carry a
 valid ``X-Plivo-Signature-V3`` for their public URL, or get 403 before anything is parsed,
 published or built. ``/healthz`` is unsigned (load balancers call it) and says nothing
 secret.
@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from ..status import StreamStatusEvent, parse_stream_status
+from ..answers import Response, Stream
 from ..ws import HTTPResponse
-from ..xml import Response, Stream
 from ._http import WebRequest
 from ._status import StatusHub
+from ._status_callback import StreamStatusEvent, parse_stream_status
 from ._urls import PublicOrigin, origin_from_request
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ import attrs
 import trio
 
 from .._exceptions import ConfigurationError
-from ..status import StreamStatusEvent
+from ._status_callback import StreamStatusEvent
 
 __all__ = ["StatusHub", "StatusSubscription"]
 

@@ -20,7 +20,7 @@ from typing import Final, final
 
 import httpx
 
-from ._exceptions import ConfigurationError, TrioPlivoError
+from .._exceptions import ConfigurationError, TrioPlivoError
 
 __all__ = ["DEFAULT_TWILIO_API", "TwilioAPIError", "TwilioRestClient"]
 

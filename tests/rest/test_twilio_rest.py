@@ -1,4 +1,4 @@
-"""TwilioRestClient.hangup_call against httpx.MockTransport, and in a Call."""
+"""TwilioRestClient.hangup_call against httpx.MockTransport."""
 
 from __future__ import annotations
 
@@ -7,13 +7,9 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-import trio
-from provider_peers import Peer
 
 from trio_plivo import ConfigurationError
-from trio_plivo.call import CallConfig, open_call
-from trio_plivo.transport import memory_transport_pair
-from trio_plivo.twilio_rest import TwilioAPIError, TwilioRestClient
+from trio_plivo.rest import TwilioAPIError, TwilioRestClient
 
 ACCOUNT = "AC25e16e9a716a4a1786a7c83f58e30482"
 TOKEN = "tw1l10-s3cr3t"
@@ -91,20 +87,3 @@ def test_settings_and_repr() -> None:
         TwilioRestClient("AC/..", TOKEN)
     with pytest.raises(ConfigurationError):
         TwilioRestClient(ACCOUNT, TOKEN, base_url="ftp://x")
-
-
-async def test_call_hangup_on_twilio_goes_through_rest(autojump_clock) -> None:
-    requests: list[httpx.Request] = []
-    rest = client(lambda r: httpx.Response(200, json={}), requests)
-    app, provider_end = memory_transport_pair()
-    peer = Peer(provider_end)
-    with trio.fail_after(10):
-        await peer.start()
-        async with open_call(
-            app, codec=peer.codec(), config=CallConfig(hangup_client=rest)
-        ) as call:
-            await call.hangup()
-    await rest.aclose()
-    assert [r.url.path for r in requests] == [
-        f"/2010-04-01/Accounts/{ACCOUNT}/Calls/{peer.call_id}.json"
-    ]

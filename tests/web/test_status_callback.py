@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from trio_plivo.status import StreamStatus, StreamStatusEvent, parse_stream_status
+from trio_plivo.web import StreamStatus, StreamStatusEvent, parse_stream_status
 
 STREAM_ID = "c1f7e2aa-9d2b-4b6e-8f40-7d3a91b2c655"
 CALL_UUID = "5b0c6a3e-2f41-4d7a-9a53-0e6f1c2d9b10"

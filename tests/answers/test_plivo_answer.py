@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from trio_plivo import L16_8K, L16_16K, MULAW_8K, AudioFormat, ConfigurationError, Encoding
-from trio_plivo.xml import Hangup, Play, Redirect, Response, Speak, Stream, Wait
+from trio_plivo.answers import Hangup, Play, Redirect, Response, Speak, Stream, Wait
 
 WSS = "wss://bot.example.com/plivo/stream"
 DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'

@@ -33,8 +33,8 @@ import trio
 
 from .._exceptions import ConfigurationError, PlivoAPIError
 from .._format import AudioFormat
-from ..xml import Stream
-from ._models import DtmfSent, StreamInfo, StreamList, StreamStarted
+from ..answers import Stream
+from ._plivo_models import DtmfSent, StreamInfo, StreamList, StreamStarted
 
 __all__ = ["DEFAULT_BASE_URL", "PlivoRestClient"]
 
@@ -153,7 +153,7 @@ class PlivoRestClient:
     ) -> StreamStarted:
         """Start streaming a live call's audio to ``service_url`` (ws/wss).
 
-        Takes the same settings, with the same validation, as :class:`trio_plivo.xml.Stream`.
+        Takes the same settings, with the same validation, as :class:`trio_plivo.answers.Stream`.
         Not retried once the request may have reached Plivo (a second stream would start).
         """
         # One validation path for XML and REST: build the XML element and read it back.

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import attrs
 
-from ..status import _parse_timestamp
+from .._timestamps import parse_timestamp
 
 __all__ = ["DtmfSent", "StreamInfo", "StreamList", "StreamStarted"]
 
@@ -45,7 +45,7 @@ def _bool(data: JSONObject, key: str) -> bool | None:
 
 
 def _time(data: JSONObject, key: str) -> datetime | None:
-    return _parse_timestamp(_str(data, key))
+    return parse_timestamp(_str(data, key))
 
 
 @attrs.frozen(kw_only=True)

@@ -15,11 +15,8 @@ The header may carry several signatures separated by commas; one match is enough
 here is pure (no I/O) and compares in constant time. Auth tokens never appear in a ``repr``,
 a log message or an exception message.
 
-Which URL Plivo signs for a WebSocket upgrade is not documented and the official SDKs
-disagree, so :func:`websocket_url_candidates` builds a small set of plausible URLs from the
-public URL you configured (the one in your ``<Stream>`` XML) and the upgrade is accepted when
-any of them matches. Behind a TLS-terminating proxy the public URL is the only correct source
-of the scheme and host: never rebuild it from the request's ``Host`` header.
+What is signed (the rebuilt URL, the candidates for a WebSocket upgrade) is in
+``_plivo_urls``; this module computes and checks the signatures.
 """
 
 from __future__ import annotations
@@ -28,29 +25,25 @@ import base64
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Final, Protocol, TypeAlias, runtime_checkable
-from urllib.parse import parse_qsl, urlsplit
+from collections.abc import Iterable, Mapping
+from typing import Final
 
 import attrs
 
-from ._exceptions import ConfigurationError
+from .._exceptions import ConfigurationError
+from ._headers import HeaderSource, SupportsHeaderGet, header_value
+from ._plivo_urls import SIGNED_METHODS, Params, signed_url, websocket_url_candidates
 
 __all__ = [
     "MAIN_SIGNATURE_HEADER",
-    "HeaderSource",
     "NONCE_HEADER",
     "SIGNATURE_HEADER",
-    "Params",
     "SignatureValidator",
-    "SupportsHeaderGet",
     "compute_signature_v3",
-    "signed_url",
     "signature_headers",
     "validate_request_signature",
     "validate_signature_v3",
     "validate_websocket_upgrade",
-    "websocket_url_candidates",
 ]
 
 #: Signature keyed with the (sub)account auth token.
@@ -60,89 +53,11 @@ MAIN_SIGNATURE_HEADER: Final = "X-Plivo-Signature-Ma-V3"
 #: The nonce both signatures cover.
 NONCE_HEADER: Final = "X-Plivo-Signature-V3-Nonce"
 
-#: Request parameters: a mapping whose values are one string or several (a multi-valued form
-#: field), or a sequence of ``(key, value)`` pairs such as a multidict's ``multi_items()``.
-Params: TypeAlias = Mapping[str, str | Sequence[str]] | Sequence[tuple[str, str]]
-
-
-@runtime_checkable
-class SupportsHeaderGet(Protocol):
-    """A case-insensitive header collection (``trio_plivo.ws.Headers``, ``httpx.Headers``,
-    Starlette's ``Headers`` ...): ``get(name)`` returns the first value or ``None``."""
-
-    def get(self, name: str, /) -> str | None: ...
-
-
-#: Where request headers can come from: a mapping (looked up case-insensitively), a
-#: case-insensitive header object, or ``(name, value)`` pairs (``str`` or ``bytes``, as
-#: trio-websocket and h11 give them).
-HeaderSource: TypeAlias = (
-    Mapping[str, str] | SupportsHeaderGet | Iterable[tuple[str, str] | tuple[bytes, bytes]]
-)
-
-_METHODS: Final = frozenset({"GET", "POST"})
-_WEBSOCKET_SUFFIX: Final = "/websocket"
-_SCHEME_FAMILY: Final = ("wss", "ws", "https", "http")
-
-
-def _normalise_params(params: Params | None) -> dict[str, list[str]]:
-    """Collect parameters into ``{key: [values...]}`` (the shape the algorithm sorts)."""
-    result: dict[str, list[str]] = {}
-    if params is None:
-        return result
-    pairs: Iterable[tuple[str, str | Sequence[str]]]
-    pairs = params.items() if isinstance(params, Mapping) else params
-    for key, value in pairs:
-        values = result.setdefault(str(key), [])
-        if isinstance(value, str):
-            values.append(value)
-        else:
-            values.extend(str(item) for item in value)
-    return result
-
-
-def _sorted_query(query: Mapping[str, list[str]]) -> str:
-    # Plain code-point order for keys and for the values of one key, as every SDK does.
-    return "&".join(f"{key}={value}" for key in sorted(query) for value in sorted(query[key]))
-
-
-def _sorted_concatenation(params: Mapping[str, list[str]]) -> str:
-    # POST fields are appended with no separators at all: key+value, key+value ...
-    return "".join(f"{key}{value}" for key in sorted(params) for value in sorted(params[key]))
-
-
-def _check_method(method: str) -> str:
-    upper = method.upper()
-    if upper not in _METHODS:
-        raise ConfigurationError(f"Plivo signs only GET and POST requests, not {method!r}")
-    return upper
-
 
 def _check_token(auth_token: str) -> None:
     # An empty key would make every signature trivially forgeable; refuse instead of "validating".
     if not isinstance(auth_token, str) or not auth_token:
         raise ConfigurationError("the auth token must be a non-empty string")
-
-
-def signed_url(url: str, *, method: str = "POST", params: Params | None = None) -> str:
-    """The exact string (before ``"." + nonce``) that Plivo signs for this request.
-
-    Useful for debugging a signature mismatch: compare it with what you expected Plivo to call.
-    """
-    method = _check_method(method)
-    parts = urlsplit(url.strip())
-    base = f"{parts.scheme}://{parts.netloc}{parts.path}"
-    query = _normalise_params(parse_qsl(parts.query, keep_blank_values=True))
-    body = _normalise_params(params)
-    if method == "GET":
-        # Query values win over a caller-supplied copy of the same key, so passing the
-        # request's query parameters again as ``params`` does not count them twice.
-        merged = {**body, **query}
-        return f"{base}?{_sorted_query(merged)}" if merged else base
-    if not body:
-        return f"{base}?{_sorted_query(query)}" if query else base
-    prefix = f"{_sorted_query(query)}." if query else ""
-    return f"{base}?{prefix}{_sorted_concatenation(body)}"
 
 
 def compute_signature_v3(
@@ -183,7 +98,7 @@ def validate_signature_v3(
     :class:`~trio_plivo.ConfigurationError` only for an empty ``auth_token``.
     """
     _check_token(auth_token)
-    if not nonce or not signature_header or method.upper() not in _METHODS:
+    if not nonce or not signature_header or method.upper() not in SIGNED_METHODS:
         return False
     expected = compute_signature_v3(url, nonce, auth_token, method=method, params=params).encode()
     matched = False
@@ -191,29 +106,6 @@ def validate_signature_v3(
         # Check every entry (no early exit) so timing does not reveal which one matched.
         matched |= hmac.compare_digest(expected, candidate.strip().encode())
     return matched
-
-
-def _decode(text: str | bytes) -> str:
-    return text.decode("latin-1") if isinstance(text, bytes) else text
-
-
-def _header(headers: HeaderSource, name: str) -> str | None:
-    wanted = name.lower()
-    if isinstance(headers, Mapping):
-        value = headers.get(name)
-        if value is not None:
-            return value
-        # A plain dict is case-sensitive; HTTP header names are not.
-        for key, item in headers.items():
-            if key.lower() == wanted:
-                return item
-        return None
-    if isinstance(headers, SupportsHeaderGet):
-        return headers.get(name)
-    for key, item in headers:
-        if _decode(key).lower() == wanted:
-            return _decode(item)
-    return None
 
 
 def validate_request_signature(
@@ -253,9 +145,9 @@ class _SignedHeaders:
         if not isinstance(headers, Mapping | SupportsHeaderGet):
             headers = list(headers)
         return cls(
-            _header(headers, NONCE_HEADER),
-            _header(headers, SIGNATURE_HEADER),
-            _header(headers, MAIN_SIGNATURE_HEADER),
+            header_value(headers, NONCE_HEADER),
+            header_value(headers, SIGNATURE_HEADER),
+            header_value(headers, MAIN_SIGNATURE_HEADER),
         )
 
 
@@ -281,51 +173,6 @@ def _validate_any(
             ):
                 return True
     return False
-
-
-def websocket_url_candidates(public_url: str, *, request_target: str | None = None) -> list[str]:
-    """The URLs Plivo may have signed for a WebSocket upgrade to ``public_url``.
-
-    ``public_url`` is the URL exactly as written in the ``<Stream>`` XML (the public one, as
-    seen from the internet, not what a proxy forwards to you). The candidates are that URL
-    with its scheme swapped among ``wss``/``ws``/``https``/``http``, each with and without a
-    trailing ``/websocket`` (the official Python SDK signs the latter). When
-    ``request_target`` (the path and query of the upgrade request, e.g. ``/stream?call=7``)
-    is given, the same variants of ``public_url``'s origin plus that target are added, so
-    per-call query strings validate too. Configured-URL-first, no duplicates.
-    """
-    parts = urlsplit(public_url.strip())
-    if parts.scheme.lower() not in _SCHEME_FAMILY or not parts.netloc:
-        raise ConfigurationError(
-            f"public_url must be an absolute ws://, wss://, http:// or https:// URL, "
-            f"got {public_url!r}"
-        )
-    targets = [_target(parts.path, parts.query)]
-    if request_target is not None:
-        extra = urlsplit(request_target.strip())
-        targets.append(_target(extra.path, extra.query))
-    # The configured scheme first: it is the one most likely to match.
-    schemes = [parts.scheme.lower()] + [s for s in _SCHEME_FAMILY if s != parts.scheme.lower()]
-    candidates: list[str] = []
-    for path, query in targets:
-        for scheme in schemes:
-            origin = f"{scheme}://{parts.netloc}"
-            suffix = f"?{query}" if query else ""
-            variants = [
-                f"{origin}{path}{suffix}",
-                f"{origin}{path}{_WEBSOCKET_SUFFIX}{suffix}",
-                # For ".../stream/" the plain append gives "//websocket"; try the tidy form too.
-                f"{origin}{path.rstrip('/')}{_WEBSOCKET_SUFFIX}{suffix}",
-            ]
-            if query:
-                # The Python SDK appends the suffix to the whole URL string, query included.
-                variants.append(f"{origin}{path}{suffix}{_WEBSOCKET_SUFFIX}")
-            candidates.extend(v for v in variants if v not in candidates)
-    return candidates
-
-
-def _target(path: str, query: str) -> tuple[str, str]:
-    return (path.removesuffix(_WEBSOCKET_SUFFIX) if path != _WEBSOCKET_SUFFIX else path, query)
 
 
 def validate_websocket_upgrade(

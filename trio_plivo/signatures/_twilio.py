@@ -28,8 +28,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
-from ._exceptions import ConfigurationError
-from .signature import HeaderSource, SupportsHeaderGet
+from .._exceptions import ConfigurationError
+from ._headers import HeaderSource, header_value
 
 __all__ = [
     "TWILIO_SIGNATURE_HEADER",
@@ -149,22 +149,6 @@ def twilio_url_candidates(public_url: str, *, request_target: str | None = None)
     return candidates
 
 
-def _header(headers: HeaderSource, name: str) -> str | None:
-    wanted = name.lower()
-    if isinstance(headers, Mapping):
-        for key, value in headers.items():
-            if key.lower() == wanted:
-                return value
-        return None
-    if isinstance(headers, SupportsHeaderGet):
-        return headers.get(name)
-    for key, value in headers:
-        key_text = key.decode("latin-1") if isinstance(key, bytes) else key
-        if key_text.lower() == wanted:
-            return value.decode("latin-1") if isinstance(value, bytes) else value
-    return None
-
-
 def _mask(value: str | None) -> str:
     return "None" if value is None else "'***'"
 
@@ -173,7 +157,7 @@ def _mask(value: str | None) -> str:
 class TwilioSignatureValidator:
     """Twilio signature settings for a server: the auth token and the public stream URL.
 
-    Same shape as :class:`trio_plivo.signature.SignatureValidator`, so a server can refuse an
+    Same shape as :class:`trio_plivo.signatures.SignatureValidator`, so a server can refuse an
     unsigned upgrade (403) before any call exists. The ``repr`` shows ``'***'`` for the token.
     """
 
@@ -197,7 +181,7 @@ class TwilioSignatureValidator:
         called, query included; ``params`` the form fields of a POST (ignored for GET)."""
         signed_params = params if method.upper() == "POST" else None
         return validate_twilio_signature(
-            _header(headers, TWILIO_SIGNATURE_HEADER), url, signed_params, self.auth_token
+            header_value(headers, TWILIO_SIGNATURE_HEADER), url, signed_params, self.auth_token
         )
 
     def validate_websocket(
@@ -209,7 +193,7 @@ class TwilioSignatureValidator:
                 "TwilioSignatureValidator needs public_url= to validate WebSocket upgrades"
             )
         return validate_twilio_signature(
-            _header(headers, TWILIO_SIGNATURE_HEADER),
+            header_value(headers, TWILIO_SIGNATURE_HEADER),
             twilio_url_candidates(self.public_url, request_target=request_target),
             None,
             self.auth_token,

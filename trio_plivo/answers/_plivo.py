@@ -17,7 +17,7 @@ import attrs
 
 from .._exceptions import ConfigurationError
 from .._format import L16_8K, AudioFormat
-from ._options import (
+from ._plivo_options import (
     check_audio_track,
     check_http_url,
     check_int,

@@ -8,17 +8,21 @@ parameter list is not documented, so parsing is lenient: the fields we can ident
 typed, everything else stays in :attr:`StreamStatusEvent.params`, unknown ``Event`` values are
 kept as text, and nothing here raises on odd input.
 
-Validate the request's signature (:mod:`trio_plivo.signature`) before trusting any of it.
+Validate the request's signature (:mod:`trio_plivo.signatures`) before trusting any of it;
+:class:`~trio_plivo.web.PlivoFront` parses them at ``/status``, after checking the signature
+when its server has a validator.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 import attrs
+
+from .._timestamps import parse_timestamp
 
 __all__ = ["StreamStatus", "StreamStatusEvent", "parse_stream_status"]
 
@@ -75,20 +79,6 @@ def _find(params: Mapping[str, str], names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _parse_timestamp(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        if text.isdigit():
-            number = int(text)
-            # 13 digits are milliseconds since the epoch (like media timestamps), 10 seconds.
-            return datetime.fromtimestamp(number / 1000 if number > 10**11 else number, UTC)
-        parsed = datetime.fromisoformat(text)
-    except (ValueError, OverflowError, OSError):
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
 def parse_stream_status(params: Mapping[str, str]) -> StreamStatusEvent:
     """Parse a status callback's form fields (POST) or query parameters (GET).
 
@@ -106,6 +96,6 @@ def parse_stream_status(params: Mapping[str, str]) -> StreamStatusEvent:
         status=status,
         stream_id=_find(copied, _STREAM_ID_KEYS),
         call_uuid=_find(copied, _CALL_UUID_KEYS),
-        timestamp=_parse_timestamp(_find(copied, _TIMESTAMP_KEYS)),
+        timestamp=parse_timestamp(_find(copied, _TIMESTAMP_KEYS)),
         params=copied,
     )

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from trio_plivo import ConfigurationError
-from trio_plivo.twilio_signature import (
+from trio_plivo.signatures import (
     TwilioSignatureValidator,
     compute_twilio_signature,
     twilio_signed_payload,
