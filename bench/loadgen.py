@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import trio
 
 from trio_plivo.testing._loadtest import media_message, pool_map, run_loadtest, split
-from trio_plivo.testing._loadtest_report import LoadtestResult
+from trio_plivo.testing._loadtest._report import LoadtestResult
 from trio_plivo.ws import WebSocket, connect_websocket
 
 P99_LIMIT = 0.200

@@ -21,7 +21,7 @@ from .protocol import PROVIDERS, codec_factory_for
 from .server import StreamServer
 from .signatures import SignatureValidator, signature_headers
 from .testing import CallerAudio, CallReport, FakePlivo, FakeProvider, format_report
-from .testing._providers import SIMULATED, provider_spec
+from .testing._simulator._providers import SIMULATED, provider_spec
 
 __all__ = ["main"]
 
@@ -354,7 +354,7 @@ def _add_loadtest(commands: argparse._SubParsersAction[argparse.ArgumentParser])
 
 def _run_loadtest(args: argparse.Namespace) -> int:
     from .testing._loadtest import run_loadtest
-    from .testing._loadtest_report import write_plot
+    from .testing._loadtest._report import write_plot
 
     if args.calls < 1 or args.processes < 1 or args.duration <= 0 or args.ramp < 0:
         raise ConfigurationError("--calls and --processes must be >= 1, --duration > 0")

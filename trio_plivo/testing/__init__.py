@@ -6,28 +6,36 @@ stream -- Plivo by default; Twilio, SignalWire, Exotel, Telnyx, Vonage or KooKoo
 :class:`~trio_plivo.transport.MessageTransport`, and returns a :class:`CallReport` of what
 happened: what the caller heard, every event, audible gaps, checkpoint round trips,
 barge-ins and protocol violations.
+
+Layout: ``_simulator/`` is the provider simulator (FakeProvider, the session that drives it,
+a sans-IO ProviderWire per provider, the playout model, faults, validation, the report);
+``_loadtest/`` is the load tester (the real-time call generator, its light per-provider wire,
+its report); :func:`run_handler` and the pytest plugin sit on top of the simulator.
 """
 
 from __future__ import annotations
 
-from ._caller_audio import CallerAudio
-from ._fake_plivo import App, FakePlivo, FakeProvider
-from ._faults import Faults
 from ._harness import run_handler
-from ._report import (
+from ._simulator import (
+    App,
     BargeIn,
+    CallerAudio,
     CallReport,
     CheckpointRecord,
     ClearRecord,
     CloseInfo,
     Counts,
     EventRecord,
+    FakePlivo,
+    FakeProvider,
+    Faults,
     Gap,
     GapStats,
     SentDtmf,
+    Violation,
+    ViolationKind,
+    format_report,
 )
-from ._summary import format_report
-from ._validate import Violation, ViolationKind
 
 __all__ = [
     "App",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from ..call import CallConfig, CallHandler, serve_call
 from ..protocol import ProviderCodec, codec_for
 from ..transport import MessageTransport
-from ._fake_plivo import FakeProvider
-from ._report import CallReport
+from ._simulator._fake_plivo import FakeProvider
+from ._simulator._report import CallReport
 
 __all__ = ["run_handler"]
 

@@ -21,9 +21,8 @@ import trio
 
 from ..call import CallConfig, CallHandler
 from ..protocol import ProviderCodec
-from ._fake_plivo import FakePlivo
 from ._harness import run_handler
-from ._report import CallReport
+from ._simulator import CallReport, FakePlivo
 
 __all__ = ["PlivoSimulator", "plivo_sim"]
 

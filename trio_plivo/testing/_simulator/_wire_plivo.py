@@ -12,7 +12,7 @@ import base64
 from collections.abc import Sequence
 from typing import ClassVar
 
-from ..transport import Message
+from ...transport import Message
 from ._validate import CheckedMessage, validate_app_message
 from ._wire import JsonWire, WireMessage, epoch_ms
 

@@ -16,7 +16,7 @@ from trio.testing import MockClock
 
 from trio_plivo import L16_8K, L16_16K, MULAW_8K, AudioFormat, ConfigurationError
 from trio_plivo.testing import CallerAudio, FakePlivo
-from trio_plivo.testing._playout import Playout
+from trio_plivo.testing._simulator._playout import Playout
 
 
 def _tone(n: int, value: int = 100) -> npt.NDArray[np.int16]:

@@ -13,24 +13,17 @@ import trio
 from trio_plivo.apps import echo
 from trio_plivo.cli import build_parser, main
 from trio_plivo.server import StreamServer
-from trio_plivo.testing import _loadtest
-from trio_plivo.testing._loadtest import (
-    Progress,
-    _acknowledge,
-    _Call,
-    media_message,
-    read_payload_header,
-    run_loadtest_async,
-    split,
-)
-from trio_plivo.testing._loadtest_report import (
+from trio_plivo.testing._loadtest import Progress, run_loadtest_async, split
+from trio_plivo.testing._loadtest import _generator as _loadtest
+from trio_plivo.testing._loadtest._generator import _acknowledge, _Call, media_message
+from trio_plivo.testing._loadtest._report import (
     LoadtestResult,
     WorkerReport,
     audible_gaps,
     merge_reports,
     percentile,
 )
-from trio_plivo.testing._loadtest_wire import CallWire
+from trio_plivo.testing._loadtest._wire import CallWire, read_payload_header
 
 #: The ``--json`` schema documented in the README ("Load testing").
 JSON_KEYS = {
@@ -224,7 +217,7 @@ def test_plot_without_matplotlib_is_a_clear_error(capsys: pytest.CaptureFixture[
 
 def test_plot_writes_a_png(tmp_path: object) -> None:
     pytest.importorskip("matplotlib")
-    from trio_plivo.testing._loadtest_report import write_plot
+    from trio_plivo.testing._loadtest._report import write_plot
 
     report = WorkerReport(calls=1, calls_ok=1, rtts=[0.01, 0.02], gaps=[0.0, 0.004])
     path = f"{tmp_path}/report.png"

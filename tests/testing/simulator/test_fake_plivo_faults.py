@@ -11,7 +11,7 @@ from fake_plivo_helpers import Received, checkpoint, scripted_app, send
 from trio.testing import MockClock
 
 from trio_plivo.testing import CallReport, FakePlivo, Faults
-from trio_plivo.testing._faults import MediaScheduler
+from trio_plivo.testing._simulator._faults import MediaScheduler
 from trio_plivo.transport import MessageTransport
 
 

@@ -12,7 +12,7 @@ from trio_plivo.audio import encode_wire
 from trio_plivo.call import Call, MarkStatus
 from trio_plivo.protocol import DetectingCodec
 from trio_plivo.testing import CallerAudio, CallReport, FakeProvider, run_handler
-from trio_plivo.testing._providers import SIMULATED
+from trio_plivo.testing._simulator._providers import SIMULATED
 
 ALL = list(SIMULATED)
 #: What each provider says after a clear, besides echoing marks.

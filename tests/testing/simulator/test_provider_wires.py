@@ -25,14 +25,14 @@ from trio_plivo.protocol import (
 )
 from trio_plivo.protocol._detect import detect_provider
 from trio_plivo.testing import FakeProvider, ViolationKind
-from trio_plivo.testing._providers import SIMULATED, provider_spec
-from trio_plivo.testing._validate import (
+from trio_plivo.testing._simulator._providers import SIMULATED, provider_spec
+from trio_plivo.testing._simulator._validate import (
     CheckpointCommand,
     ClearAudioCommand,
     HangupCommand,
     PlayAudioCommand,
 )
-from trio_plivo.testing._wire import ProviderWire, WireMessage, WireSetup
+from trio_plivo.testing._simulator._wire import ProviderWire, WireMessage, WireSetup
 
 ALL = list(SIMULATED)
 CALL = "call-1"

@@ -17,8 +17,8 @@ from typing import Final
 import attrs
 import orjson
 
-from .._format import AudioFormat
-from ..transport import Message
+from ..._format import AudioFormat
+from ...transport import Message
 
 __all__ = [
     "HARMLESS",

@@ -15,8 +15,8 @@ from typing import ClassVar, Protocol
 
 import attrs
 
-from .._format import AudioFormat
-from ..transport import Message
+from ..._format import AudioFormat
+from ...transport import Message
 from ._validate import CheckedMessage
 
 __all__ = [

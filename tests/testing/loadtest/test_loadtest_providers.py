@@ -14,11 +14,12 @@ import trio
 from trio_plivo.apps import echo
 from trio_plivo.protocol import DetectingCodec
 from trio_plivo.server import StreamServer
-from trio_plivo.testing import _loadtest
-from trio_plivo.testing._loadtest import _Call, _clear, _receive, run_loadtest_async
-from trio_plivo.testing._loadtest_report import WorkerReport
-from trio_plivo.testing._loadtest_wire import HEADER, CallWire, Control
-from trio_plivo.testing._providers import SIMULATED
+from trio_plivo.testing._loadtest import _generator as _loadtest
+from trio_plivo.testing._loadtest import frame_payload, run_loadtest_async
+from trio_plivo.testing._loadtest._generator import _Call, _clear, _receive
+from trio_plivo.testing._loadtest._report import WorkerReport
+from trio_plivo.testing._loadtest._wire import HEADER, CallWire, Control
+from trio_plivo.testing._simulator._providers import SIMULATED
 
 PROVIDERS = list(SIMULATED)
 #: What each provider's callers send: packet length and payload bytes per packet.
@@ -151,7 +152,7 @@ def test_media_message_keeps_its_plivo_shape() -> None:
         "track": "inbound",
         "timestamp": "1234",
         "chunk": 4,
-        "payload": _loadtest.frame_payload(3, 9),
+        "payload": frame_payload(3, 9),
     }
     assert data["extra_headers"] == ""
 

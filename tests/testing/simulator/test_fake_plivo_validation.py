@@ -12,7 +12,7 @@ from trio.testing import MockClock
 
 from trio_plivo import L16_8K, L16_16K, MULAW_8K, AudioFormat
 from trio_plivo.testing import FakePlivo, ViolationKind
-from trio_plivo.testing._validate import validate_app_message
+from trio_plivo.testing._simulator._validate import validate_app_message
 from trio_plivo.transport import MessageTransport
 
 SID = "stream-1"

@@ -18,7 +18,7 @@ from typing import Final
 
 import orjson
 
-from ..transport import Message
+from ...transport import Message
 from ._validate import (
     HARMLESS,
     AppCommand,

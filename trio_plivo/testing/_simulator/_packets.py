@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from .._format import AudioFormat
-from ..audio import dtmf_tones, encode_wire
+from ..._format import AudioFormat
+from ...audio import dtmf_tones, encode_wire
 from ._pcm import FRAME_SECONDS, silence, to_pcm16
 
 __all__ = ["InbandDtmf", "Packetizer"]

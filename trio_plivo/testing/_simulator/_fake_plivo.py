@@ -10,10 +10,10 @@ from typing import Final, Literal
 import attrs
 import trio
 
-from .._exceptions import CallClosed, ConfigurationError
-from .._format import AudioFormat
-from ..protocol import parse_extra_headers
-from ..transport import MessageTransport, memory_transport_pair
+from ..._exceptions import CallClosed, ConfigurationError
+from ..._format import AudioFormat
+from ...protocol import parse_extra_headers
+from ...transport import MessageTransport, memory_transport_pair
 from ._caller_audio import CallerAudio
 from ._faults import Faults
 from ._providers import ProviderSpec, provider_spec
@@ -199,7 +199,7 @@ class FakeProvider:
     ) -> CallReport:
         """Connect to the app's WebSocket ``url`` as the provider does (it is the client) and
         run one stream over it. ``headers`` go on the upgrade request."""
-        from ..ws import connect_websocket  # the I/O driver only when it is used
+        from ...ws import connect_websocket  # the I/O driver only when it is used
 
         return await self.run_on(await connect_websocket(url, headers=headers))
 

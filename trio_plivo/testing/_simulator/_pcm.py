@@ -11,8 +11,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from .._format import AudioFormat
-from ..audio import decode_wire, silence_byte
+from ..._format import AudioFormat
+from ...audio import decode_wire, silence_byte
 
 __all__ = ["FRAME_SECONDS", "frame_bytes", "silence", "to_pcm16"]
 

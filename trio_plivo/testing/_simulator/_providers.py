@@ -13,9 +13,9 @@ from typing import Final, Literal
 
 import attrs
 
-from .._exceptions import ConfigurationError
-from .._format import L16_8K, L16_16K, MULAW_8K, AudioFormat, Encoding
-from ..protocol._registry import canonical_provider_name
+from ..._exceptions import ConfigurationError
+from ..._format import L16_8K, L16_16K, MULAW_8K, AudioFormat, Encoding
+from ...protocol._registry import canonical_provider_name
 from ._wire import ProviderWire, WireSetup
 from ._wire_kookoo import KooKooWire
 from ._wire_plivo import PlivoWire

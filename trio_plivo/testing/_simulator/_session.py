@@ -22,32 +22,27 @@ from __future__ import annotations
 import contextlib
 import math
 from collections import deque
-from collections.abc import Awaitable, Callable
-from functools import partial
-from typing import TYPE_CHECKING, Literal
 
 import attrs
 import orjson
 import trio
 
-from .._exceptions import ConnectionClosed
-from ..transport import Message, MessageTransport
-from ._caller_audio import CallerAudio
-from ._faults import MediaScheduler
-from ._metrics import playout_metrics
-from ._packets import InbandDtmf, Packetizer
-from ._pcm import FRAME_SECONDS, frame_bytes, silence, to_pcm16
+from ..._exceptions import ConnectionClosed
+from ...transport import Message, MessageTransport
+from ._packets import InbandDtmf
+from ._pcm import to_pcm16
 from ._playout import Playout
 from ._report import (
     CallReport,
-    CheckpointRecord,
     ClearRecord,
     CloseInfo,
-    Counts,
     Direction,
     EventRecord,
     SentDtmf,
 )
+from ._script import CallScript
+from ._session_caller import CallerSide, EndReason
+from ._session_report import Checkpoint, Counters, build_report, without_payload
 from ._validate import (
     CheckpointCommand,
     ClearAudioCommand,
@@ -59,46 +54,19 @@ from ._validate import (
 )
 from ._wire import ProviderWire, WireMessage, WireSetup
 
-if TYPE_CHECKING:
-    from ._fake_plivo import FakeProvider
-
 __all__ = ["Session"]
 
-_MALFORMED = '{"event": "media", "sequenceNumber": '  # cut short: not JSON
-_BINARY = b"\x00\x01\x02\x03"
 
-_EndReason = Literal["caller_done", "duration", "app_closed", "app_hangup", "disconnect"]
 #: Playout-model names of KooKoo's per-packet acks start with this, so they never collide
 #: with an app's checkpoint names.
 _PACKET = "\x00packet:"
 
 
 @attrs.define(eq=False)
-class _Checkpoint:
-    name: str
-    received_at: float
-    acked_at: float | None = None
-    outcome: Literal["played", "cleared", "pending"] = "pending"
-
-
-@attrs.define(eq=False)
-class _Counters:
-    messages_sent: int = 0
-    messages_received: int = 0
-    media_sent: int = 0
-    dtmf_sent: int = 0
-    play_audio_received: int = 0
-    checkpoints_received: int = 0
-    clears_received: int = 0
-    audio_received_samples: int = 0
-    packet_acks: int = 0
-
-
-@attrs.define(eq=False)
-class Session:
+class Session(CallerSide):
     """The provider's side of one stream over ``transport``, configured by ``fake``."""
 
-    fake: FakeProvider
+    fake: CallScript
     transport: MessageTransport
     call_id: str
     stream_id: str
@@ -110,7 +78,7 @@ class Session:
     _playout: Playout = attrs.field(factory=Playout)
     _playout_changed: trio.Event = attrs.field(factory=trio.Event)
     _ended: trio.Event = attrs.field(factory=trio.Event)
-    _end_reason: _EndReason | None = None
+    _end_reason: EndReason | None = None
     _stopped: bool = False
     _stopped_at: float = 0.0
     _close: CloseInfo | None = None
@@ -118,11 +86,11 @@ class Session:
     _lost: CloseInfo | None = None
     _events: list[EventRecord] = attrs.field(factory=list)
     _violations: list[Violation] = attrs.field(factory=list)
-    _checkpoints: list[_Checkpoint] = attrs.field(factory=list)
-    _pending: dict[str, deque[_Checkpoint]] = attrs.field(factory=dict)
+    _checkpoints: list[Checkpoint] = attrs.field(factory=list)
+    _pending: dict[str, deque[Checkpoint]] = attrs.field(factory=dict)
     _clears: list[ClearRecord] = attrs.field(factory=list)
     _sent_dtmf: list[SentDtmf] = attrs.field(factory=list)
-    _counters: _Counters = attrs.field(factory=_Counters)
+    _counters: Counters = attrs.field(factory=Counters)
     #: Playout names of the KooKoo packets waiting to be acknowledged -> their ``seqid``.
     _packets: dict[str, str] = attrs.field(factory=dict)
 
@@ -163,7 +131,7 @@ class Session:
                 await self.transport.aclose()
         return self._report()
 
-    def _end(self, reason: _EndReason) -> None:
+    def _end(self, reason: EndReason) -> None:
         if self._end_reason is None:
             self._end_reason = reason
         self._ended.set()
@@ -272,104 +240,9 @@ class Session:
             self._record(at, "to_app", label, {})
 
     def _record(self, at: float, direction: Direction, event: str, message: object) -> None:
-        fields = _without_payload(message) if isinstance(message, dict) else {}
+        fields = without_payload(message) if isinstance(message, dict) else {}
         fields.pop("event", None)
         self._events.append(EventRecord(at=at, direction=direction, event=event, fields=fields))
-
-    async def _send_start(self) -> bool:
-        for message in self._wire.opening():
-            if not await self._send(message):
-                return False
-        return True
-
-    # ---------------------------------------------------------------- caller side
-
-    async def _media(self) -> None:
-        fake = self.fake
-        fmt = fake.format
-        sends_media = "inbound" in fake.tracks
-        # No caller audio given: an open line, silent until someone hangs up.
-        cursor = (fake.audio or CallerAudio.silence(math.inf)).open(fmt)
-        scheduler = MediaScheduler[tuple[int, bytes]](fake.faults)
-        packetizer = Packetizer(fmt, self._wire.frame_ms)
-        packet_seconds = self._wire.frame_ms / 1000
-        blank = silence(fmt, frame_bytes(fmt))
-        chunk = 0
-        ideal = 0.0
-        try:
-            while fake.duration is None or chunk * FRAME_SECONDS < fake.duration - 1e-9:
-                frame = await cursor.next_frame()
-                if frame is None:
-                    if fake.duration is None:
-                        break
-                    frame = blank
-                chunk += 1
-                ideal = (chunk - 1) * FRAME_SECONDS
-                if not sends_media:
-                    await trio.sleep_until(self._t0 + ideal)
-                    continue
-                if self._tones is not None:
-                    frame = self._tones.apply(frame, ideal)
-                for number, packet in packetizer.push(frame):
-                    # A packet goes out once its audio exists: a 100 ms one with its last
-                    # frame, the second 10 ms half of a frame 10 ms after the first.
-                    when = max(ideal, (number - 1) * packet_seconds)
-                    for at, item in scheduler.schedule((number, packet), when):
-                        await self._send_media_at(at, *item)
-            for number, packet in packetizer.flush():
-                for at, item in scheduler.schedule((number, packet), ideal):
-                    await self._send_media_at(at, *item)
-            for when, (number, payload) in scheduler.flush():
-                await self._send_media_at(when, number, payload)
-        finally:
-            with trio.CancelScope(shield=True):
-                await cursor.aclose()
-        # The caller is done once their last frame has had its 20 ms.
-        await trio.sleep_until(self._t0 + chunk * FRAME_SECONDS)
-        if fake.duration is None:
-            self._end("caller_done")
-
-    async def _send_media_at(self, when: float, chunk: int, frame: bytes) -> None:
-        await trio.sleep_until(self._t0 + when)
-        message = self._wire.media(chunk, (chunk - 1) * self._wire.frame_ms / 1000, frame)
-        if await self._send(message, record=self.fake.record_media_events):
-            self._counters.media_sent += 1
-
-    async def _timers(self) -> None:
-        fake = self.fake
-        faults = fake.faults
-        async with trio.open_nursery() as nursery:
-            if fake.duration is not None:
-                nursery.start_soon(self._at, fake.duration, partial(self._end_now, "duration"))
-            if faults.disconnect_at is not None:
-                nursery.start_soon(
-                    self._at, faults.disconnect_at, partial(self._end_now, "disconnect")
-                )
-            for digit, at in fake.dtmf:
-                nursery.start_soon(self._at, at, partial(self._send_dtmf, digit))
-            for at in faults.malformed_at:
-                nursery.start_soon(self._at, at, partial(self._send_raw, _MALFORMED, "<invalid>"))
-            for at in faults.binary_at:
-                nursery.start_soon(self._at, at, partial(self._send_raw, _BINARY, "<binary>"))
-
-    async def _at(self, at: float, action: Callable[[], Awaitable[object]]) -> None:
-        await trio.sleep_until(self._t0 + at)
-        await action()
-
-    async def _end_now(self, reason: _EndReason) -> None:
-        self._end(reason)
-        await trio.lowlevel.checkpoint()
-
-    async def _send_dtmf(self, digit: str) -> None:
-        if self._tones is not None:
-            # The tone is already in the caller's audio; the report still shows the press.
-            self._record(self._now(), "to_app", "<dtmf tone>", {"digit": digit})
-            self._counters.dtmf_sent += 1
-            await trio.lowlevel.checkpoint()
-        elif await self._send(self._wire.dtmf(digit, self._now())):
-            self._counters.dtmf_sent += 1
-
-    # ---------------------------------------------------------------- app side
 
     async def _reader(self) -> None:
         while True:
@@ -428,7 +301,7 @@ class Session:
                 self._wake_acker()
         elif isinstance(command, CheckpointCommand):
             self._counters.checkpoints_received += 1
-            checkpoint = _Checkpoint(command.name, at)
+            checkpoint = Checkpoint(command.name, at)
             self._checkpoints.append(checkpoint)
             self._pending.setdefault(command.name, deque()).append(checkpoint)
             self._playout.checkpoint(self._position(), command.name)
@@ -444,7 +317,7 @@ class Session:
         rate = self.fake.format.sample_rate
         self._counters.clears_received += 1
         outcome = self._playout.clear(self._position(), round(self.fake.clear_latency * rate))
-        dropped: list[_Checkpoint] = []
+        dropped: list[Checkpoint] = []
         for name in outcome.dropped_checkpoints:
             if self._packets.pop(name, None) is None:  # a KooKoo packet is never acked
                 checkpoint = self._pending[name].popleft()
@@ -494,66 +367,17 @@ class Session:
     # ---------------------------------------------------------------- report
 
     def _report(self) -> CallReport:
-        fake = self.fake
-        rate = fake.format.sample_rate
         close = self._close or CloseInfo(code=None, by="plivo", reason="", at=self._now())
-        until = round(close.at * rate)
-        metrics = playout_metrics(
-            self._playout,
-            until=until,
-            rate=rate,
-            phrase_gap=fake.phrase_gap,
-            barge_in_at=fake.barge_in_at,
-        )
-        counters = self._counters
-        return CallReport(
-            provider=fake.provider,
-            format=fake.format,
+        return build_report(
+            self.fake,
             call_id=self.call_id,
             stream_id=self.stream_id,
-            duration=close.at,
-            heard=self._playout.heard(until).astype("<i2").tobytes(),
-            events=tuple(self._events),
-            time_to_first_audio=metrics.time_to_first_audio,
-            gaps=metrics.gaps,
-            gap_stats=metrics.gap_stats,
-            pauses=metrics.pauses,
-            checkpoints=tuple(
-                CheckpointRecord(
-                    name=c.name, received_at=c.received_at, acked_at=c.acked_at, outcome=c.outcome
-                )
-                for c in self._checkpoints
-            ),
-            clears=tuple(self._clears),
-            barge_ins=metrics.barge_ins,
-            sent_dtmf=tuple(self._sent_dtmf),
-            violations=tuple(self._violations),
             close=close,
-            counts=Counts(
-                messages_sent=counters.messages_sent,
-                messages_received=counters.messages_received,
-                media_sent=counters.media_sent,
-                dtmf_sent=counters.dtmf_sent,
-                play_audio_received=counters.play_audio_received,
-                checkpoints_received=counters.checkpoints_received,
-                clears_received=counters.clears_received,
-                audio_received_seconds=counters.audio_received_samples / rate,
-                packet_acks=counters.packet_acks,
-            ),
+            playout=self._playout,
+            events=self._events,
+            checkpoints=self._checkpoints,
+            clears=self._clears,
+            sent_dtmf=self._sent_dtmf,
+            violations=self._violations,
+            counters=self._counters,
         )
-
-
-def _without_payload(message: dict[str, object]) -> dict[str, object]:
-    """A copy of ``message`` with every ``payload`` replaced by ``payload_bytes`` (and
-    KooKoo's ``samples`` arrays by ``samples_count``)."""
-    out: dict[str, object] = {}
-    for key, value in message.items():
-        if key == "payload" and isinstance(value, str):
-            out["payload_bytes"] = len(value) * 3 // 4 - value[-2:].count("=")
-        elif key == "samples" and isinstance(value, list):
-            out["samples_count"] = len(value)
-        elif isinstance(value, dict):
-            out[key] = _without_payload(value)
-        else:
-            out[key] = value
-    return out

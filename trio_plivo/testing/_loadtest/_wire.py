@@ -26,11 +26,11 @@ from typing import Final, Literal, NamedTuple
 
 import orjson
 
-from ..transport import Message
-from ._pcm import silence
-from ._providers import provider_spec
-from ._validate import CheckpointCommand, ClearAudioCommand
-from ._wire import WireMessage, WireSetup
+from ...transport import Message
+from .._simulator._pcm import silence
+from .._simulator._providers import provider_spec
+from .._simulator._validate import CheckpointCommand, ClearAudioCommand
+from .._simulator._wire import WireMessage, WireSetup
 
 __all__ = [
     "HEADER",

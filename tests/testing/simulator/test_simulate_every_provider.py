@@ -17,7 +17,7 @@ from trio_plivo.apps.echo import echo
 from trio_plivo.protocol import DetectingCodec
 from trio_plivo.server import StreamServer
 from trio_plivo.testing import CallerAudio, CallReport, FakeProvider
-from trio_plivo.testing._providers import SIMULATED
+from trio_plivo.testing._simulator._providers import SIMULATED
 
 RATE = 8000
 

@@ -19,8 +19,8 @@ import base64
 from collections.abc import Mapping, Sequence
 from typing import ClassVar, Final
 
-from .._format import Encoding
-from ..transport import Message
+from ..._format import Encoding
+from ...transport import Message
 from ._validate import (
     HARMLESS,
     AppCommand,

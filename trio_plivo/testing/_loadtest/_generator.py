@@ -22,44 +22,23 @@ server, was the bottleneck.
 
 from __future__ import annotations
 
-import math
-import multiprocessing
-import os
-import sys
-import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from ctypes import c_int64
 from dataclasses import dataclass, field
-from typing import IO, Any, TypeVar
 
-import numpy as np
 import trio
 
-from .._exceptions import ConnectionClosed
-from ..ws import WebSocket, connect_websocket
-from ._loadtest_report import (
+from ..._exceptions import ConnectionClosed
+from ...ws import WebSocket, connect_websocket
+from ._progress import Progress
+from ._report import (
     FRAME_SECONDS,
-    LoadtestResult,
     WorkerReport,
     audible_gaps,
-    merge_reports,
 )
-from ._loadtest_wire import CallWire, frame_payload, read_payload_header
-from ._providers import provider_spec
+from ._wire import CallWire
 
-__all__ = [
-    "LoadtestJob",
-    "Progress",
-    "frame_payload",
-    "media_message",
-    "read_payload_header",
-    "run_loadtest",
-    "run_loadtest_async",
-    "run_worker",
-    "split",
-]
+__all__ = ["SLOTS", "LoadtestJob", "media_message", "run_worker"]
 
 SLOTS = 20  # 1 ms phase slots per 20 ms frame period (a provider's frame_ms in general)
 
@@ -79,93 +58,6 @@ def media_message(
 
 
 # ------------------------------------------------------------------------- progress
-
-
-class Progress:
-    """Live counters shared with worker processes: per worker, calls connected, frames sent
-    and received, and a 1 ms histogram of echo latency (last bucket: 1 s or more)."""
-
-    BUCKETS = 1001
-    STRIDE = 3 + BUCKETS
-
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-        context = multiprocessing.get_context(_start_method())
-        self.array: Any = context.RawArray(c_int64, workers * self.STRIDE)
-
-    def publish(self, worker: int, report: WorkerReport, new_rtts: Sequence[float]) -> None:
-        """Called by worker ``worker`` with its counters and the latencies since last time."""
-        base = worker * self.STRIDE
-        a = self.array
-        a[base] = report.connected
-        a[base + 1] = report.live_sent
-        a[base + 2] = report.live_received
-        if new_rtts:
-            buckets = np.minimum((np.asarray(new_rtts) * 1e3).astype(np.int64), self.BUCKETS - 1)
-            for bucket, n in zip(*np.unique(buckets, return_counts=True), strict=True):
-                a[base + 3 + int(bucket)] += int(n)
-
-    def totals(self) -> tuple[int, int, int, float]:
-        """(connected, sent, received, echo latency p99 in ms so far; NaN before any)."""
-        a = np.frombuffer(self.array, dtype=np.int64).reshape(self.workers, self.STRIDE)
-        counts = a[:, :3].sum(axis=0)
-        hist = a[:, 3:].sum(axis=0)
-        total = int(hist.sum())
-        p99 = math.nan
-        if total:
-            p99 = float(np.searchsorted(np.cumsum(hist), math.ceil(0.99 * total)) + 1)
-        return int(counts[0]), int(counts[1]), int(counts[2]), p99
-
-
-def _progress_line(progress: Progress, calls: int, elapsed: float) -> str:
-    connected, sent, received, p99 = progress.totals()
-    if math.isnan(p99):
-        p99_text = "-"
-    elif p99 >= Progress.BUCKETS:
-        p99_text = f">= {Progress.BUCKETS - 1} ms"
-    else:
-        p99_text = f"<= {p99:.0f} ms"
-    return (
-        f"[{elapsed:4.0f}s] calls connected {connected}/{calls}  frames sent {sent} "
-        f"received {received}  echo p99 so far {p99_text}"
-    )
-
-
-class _Display:
-    """One updating progress line on ``stream`` per second, from a thread of the parent."""
-
-    def __init__(self, progress: Progress, calls: int, stream: IO[str]) -> None:
-        self._progress = progress
-        self._calls = calls
-        self._stream = stream
-        self._stop = threading.Event()
-        self._tty = stream.isatty()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._started = time.monotonic()
-
-    def __enter__(self) -> _Display:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._show()
-        if self._tty:
-            self._stream.write("\n")
-        self._stream.flush()
-
-    def _show(self) -> None:
-        line = _progress_line(self._progress, self._calls, time.monotonic() - self._started)
-        self._stream.write(f"\r{line}\x1b[K" if self._tty else f"{line}\n")
-        self._stream.flush()
-
-    def _run(self) -> None:
-        while not self._stop.wait(1.0):
-            self._show()
-
-
-# ------------------------------------------------------------------------- the worker
 
 
 @dataclass(frozen=True)
@@ -457,139 +349,3 @@ async def run_worker(job: LoadtestJob, progress: Progress | None = None) -> Work
 
 
 # ------------------------------------------------------------------------- processes
-
-
-def split(total: int, parts: int) -> Iterator[tuple[int, int]]:
-    """(offset, count) for ``parts`` near-equal shares of ``total``."""
-    offset = 0
-    for p in range(parts):
-        count = total // parts + (1 if p < total % parts else 0)
-        yield offset, count
-        offset += count
-
-
-def _start_method() -> str:
-    return "fork" if sys.platform == "linux" else "spawn"
-
-
-_T = TypeVar("_T")
-_J = TypeVar("_J")
-_shared_progress: Progress | None = None
-
-
-def _init_worker(progress: Progress | None) -> None:
-    global _shared_progress
-    _shared_progress = progress
-
-
-def pool_map(
-    function: Callable[[_J], _T], jobs: Sequence[_J], progress: Progress | None = None
-) -> list[_T]:
-    """``function`` over ``jobs``, one process each (in this process for a single job)."""
-    if len(jobs) == 1:
-        _init_worker(progress)
-        return [function(jobs[0])]
-    context = multiprocessing.get_context(_start_method())
-    with context.Pool(len(jobs), initializer=_init_worker, initargs=(progress,)) as pool:
-        return pool.map(function, jobs)
-
-
-def _run_job(job: LoadtestJob) -> WorkerReport:
-    if job.cpus:
-        os.sched_setaffinity(0, job.cpus)
-    return trio.run(run_worker, job, _shared_progress)
-
-
-def _jobs(
-    url: str,
-    calls: int,
-    processes: int,
-    **options: Any,
-) -> list[LoadtestJob]:
-    parts = [(offset, count) for offset, count in split(calls, processes) if count]
-    return [
-        LoadtestJob(url, count, offset, worker=worker, **options)
-        for worker, (offset, count) in enumerate(parts)
-    ]
-
-
-def run_loadtest(
-    url: str,
-    calls: int,
-    *,
-    duration: float = 5.0,
-    ramp: float = 1.0,
-    settle: float = 1.0,
-    grace: float = 1.0,
-    processes: int = 1,
-    dtmf: str | None = "5",
-    cpus: set[int] | None = None,
-    progress_stream: IO[str] | None = None,
-    provider: str = "plivo",
-) -> LoadtestResult:
-    """``calls`` real-time callers over ``processes`` worker processes: connections spread
-    over ``ramp`` s, then ``settle`` s unmeasured, then ``duration`` s measured (loss, gaps
-    and checkpoints are counted throughout). With ``progress_stream``, one progress line per
-    second is written to it. ``provider`` is whose protocol the callers speak (a name
-    ``trio-plivo simulate --provider`` takes; :class:`ConfigurationError` otherwise)."""
-    provider = provider_spec(provider).name
-    jobs = _jobs(
-        url,
-        calls,
-        max(1, processes),
-        duration=duration,
-        ramp=ramp,
-        settle=settle,
-        grace=grace,
-        dtmf=dtmf,
-        cpus=frozenset(cpus) if cpus else None,
-        provider=provider,
-    )
-    if progress_stream is None:
-        reports = pool_map(_run_job, jobs)
-    else:
-        progress = Progress(len(jobs))
-        with _Display(progress, calls, progress_stream):
-            reports = pool_map(_run_job, jobs, progress)
-    return LoadtestResult(
-        url,
-        calls,
-        duration,
-        merge_reports(reports),
-        processes=len(jobs),
-        ramp=ramp,
-        provider=provider,
-        key_presses=_presses(provider, dtmf),
-    )
-
-
-async def run_loadtest_async(
-    url: str,
-    calls: int,
-    *,
-    duration: float = 5.0,
-    ramp: float = 1.0,
-    settle: float = 1.0,
-    grace: float = 1.0,
-    dtmf: str | None = "5",
-    provider: str = "plivo",
-) -> LoadtestResult:
-    """:func:`run_loadtest` with one worker in the current Trio run (e.g. next to an
-    in-process server in a test)."""
-    provider = provider_spec(provider).name
-    job = LoadtestJob(url, calls, 0, duration, ramp, settle, grace, dtmf, provider=provider)
-    report = await run_worker(job)
-    return LoadtestResult(
-        url,
-        calls,
-        duration,
-        merge_reports([report]),
-        ramp=ramp,
-        provider=provider,
-        key_presses=_presses(provider, dtmf),
-    )
-
-
-def _presses(provider: str, dtmf: str | None) -> bool:
-    """Whether the callers press a key (and so measure checkpoint round trips)."""
-    return dtmf is not None and CallWire(provider).has_dtmf_events

@@ -14,9 +14,9 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 
 import attrs
 
-from .._exceptions import ConfigurationError
-from .._format import AudioFormat, Encoding
-from ..audio import convert, demo_caller_audio, read_wav
+from ..._exceptions import ConfigurationError
+from ..._format import AudioFormat, Encoding
+from ...audio import convert, demo_caller_audio, read_wav
 from ._pcm import FRAME_SECONDS, frame_bytes, silence
 
 __all__ = ["CallerAudio", "FrameCursor"]

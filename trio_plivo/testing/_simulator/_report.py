@@ -15,7 +15,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from .._format import AudioFormat
+from ..._format import AudioFormat
 from ._validate import Violation, ViolationKind
 
 __all__ = [

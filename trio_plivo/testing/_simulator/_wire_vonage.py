@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from ..transport import Message
+from ...transport import Message
 from ._validate import (
     HARMLESS,
     AppCommand,
