@@ -1,0 +1,55 @@
+"""``trio-plivo``: serve an app, simulate and load-test calls; one module per command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from .._exceptions import ConfigurationError
+from ._connect import _add_connect
+from ._demo import _add_demo
+from ._loadtest import _add_loadtest
+from ._serve import _add_serve
+from ._simulate import _add_simulate
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trio-plivo", description="Trio-native phone-call audio streams."
+    )
+    parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_serve(commands)
+    _add_simulate(commands)
+    _add_demo(commands)
+    _add_connect(commands)
+    _add_loadtest(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``trio-plivo`` command."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # The WebSocket library logs every connection at INFO; our call lines say more.
+    logging.getLogger("websockets").setLevel(logging.WARNING)
+    try:
+        code: int = args.run(args)
+    except ConfigurationError as exc:
+        print(f"trio-plivo: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

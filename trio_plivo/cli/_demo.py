@@ -1,0 +1,60 @@
+"""``trio-plivo demo``: the echo app and one simulated call in one process."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import trio
+
+from ..apps import load_app
+from ..server import StreamServer
+from ..testing import CallerAudio, CallReport, FakePlivo
+from ._simulate import _FORMATS, _print_report
+
+
+def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = commands.add_parser(
+        "demo",
+        help="run the echo server and one simulated call against it (no phone, no keys)",
+        description="Starts the echo app on a free loopback port, places one simulated Plivo "
+        "call with the bundled caller recording, presses 5 (a checkpoint) and later * (a "
+        "barge-in clear), and prints the call report.",
+    )
+    p.add_argument(
+        "app",
+        nargs="?",
+        choices=["echo", "agent"],
+        default="echo",
+        help="echo (default), or agent: the offline voice agent's menu, barged in on, "
+        "then a goodbye heard in full before it hangs up",
+    )
+    p.add_argument("--format", choices=sorted(_FORMATS), default="mulaw8k")
+    p.add_argument("--record", metavar="WAV", help="write what the caller heard to this file")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=_run_demo)
+
+
+async def _demo(args: argparse.Namespace) -> CallReport:
+    server = StreamServer(load_app(args.app))
+    if args.app == "agent":
+        # Key 1 cuts the greeting (barge-in) and gets an answer; 9 gets the goodbye, heard in
+        # full, and then the agent hangs up.
+        fake = FakePlivo(format=_FORMATS[args.format], duration=20, dtmf=[("1", 4.0), ("9", 12.0)])
+    else:
+        fake = FakePlivo(
+            format=_FORMATS[args.format],
+            audio=CallerAudio.demo() + CallerAudio.silence(1.0),
+            dtmf=[("5", 1.0), ("*", 2.5)],
+        )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(server.serve, "127.0.0.1", 0)
+        url = f"ws://127.0.0.1:{server.port}{server.path}"
+        print(f"{args.app} server listening on {url}; placing a simulated call", file=sys.stderr)
+        report = await fake.run_url(url)
+        server.shutdown()
+    return report
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    return _print_report(trio.run(_demo, args), args)
