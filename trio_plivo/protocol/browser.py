@@ -75,7 +75,7 @@ from ._events import (
     UnknownEvent,
     UnmuteStream,
 )
-from .twilio import decode_json_object, dumps, need_str
+from ._fields import decode_json_object, dumps, need_str
 
 __all__ = [
     "BROWSER_SAMPLE_RATES",

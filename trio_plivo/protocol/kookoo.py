@@ -45,7 +45,7 @@ from ._events import (
     Stop,
     UnknownEvent,
 )
-from .twilio import decode_json_object, dumps, need_str, opt_str
+from ._fields import decode_json_object, dumps, need_str, opt_str
 
 __all__ = ["KooKooCodec"]
 

@@ -49,7 +49,7 @@ from ._events import (
     Stop,
     UnknownEvent,
 )
-from .twilio import decode_json_object, dumps, need_str
+from ._fields import decode_json_object, dumps, need_str
 
 __all__ = ["VonageCodec"]
 
