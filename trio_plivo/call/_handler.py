@@ -10,7 +10,9 @@ import trio
 from .._exceptions import CallClosed
 from ..protocol import ProviderCodec
 from ..transport import MessageTransport
-from ._call import Call, CallConfig, open_call
+from ._call import Call
+from ._config import CallConfig
+from ._lifetime import open_call
 
 __all__ = ["CallHandler", "serve_call"]
 

@@ -13,8 +13,9 @@ from websockets.http11 import Response
 from websockets.uri import WebSocketURI, parse_uri
 
 from .._exceptions import ConfigurationError
-from ._connection import READ_SIZE, WebSocket
+from ._connection import WebSocket
 from ._headers import Headers
+from ._socketio import READ_SIZE
 from ._types import WebSocketHandshakeError
 
 __all__ = ["connect_websocket", "connect_websocket_stream"]

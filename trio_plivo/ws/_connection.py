@@ -35,7 +35,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import Protocol, Side, State
 
 from .._exceptions import ConnectionClosed
-from ._socketio import SocketIO, can_use_socket_io
+from ._socketio import READ_SIZE, SocketIO, StreamIO, can_use_socket_io
 from ._types import HandshakeRequest
 from ._write_path import WriteGate, WritePath
 
@@ -43,7 +43,6 @@ __all__ = ["WebSocket"]
 
 #: Bytes asked of the stream per read: many 20 ms frames from many peers fit, and one read's
 #: worth is the most ``receive_message`` returns without a checkpoint.
-READ_SIZE: Final = 65536
 
 _TEXT: Final = Opcode.TEXT
 _BINARY: Final = Opcode.BINARY
@@ -53,22 +52,6 @@ _CLOSING: Final = State.CLOSING
 _CLOSED: Final = State.CLOSED
 _SEND_EOF: Final = b""
 _Bytes = bytes | bytearray | memoryview
-
-
-@final
-class _StreamIO:
-    """The generic I/O path: any ``trio.abc.Stream`` (TLS, memory streams ...)."""
-
-    __slots__ = ("_stream",)
-
-    def __init__(self, stream: trio.abc.Stream) -> None:
-        self._stream = stream
-
-    async def receive_some(self) -> bytes | bytearray:
-        return await self._stream.receive_some(READ_SIZE)
-
-    async def send_all(self, data: bytes) -> None:
-        await self._stream.send_all(data)
 
 
 @final
@@ -103,10 +86,10 @@ class WebSocket(WritePath):
     ) -> None:
         self._stream = stream
         # The I/O path: direct descriptor I/O for plain TCP (see _socketio), else the stream.
-        self._io: SocketIO | _StreamIO = (
+        self._io: SocketIO | StreamIO = (
             SocketIO(stream, READ_SIZE)
             if can_use_socket_io(stream) and isinstance(stream, trio.SocketStream)
-            else _StreamIO(stream)
+            else StreamIO(stream)
         )
         self._protocol = protocol
         #: The handshake request (server role), ``None`` in the client role.

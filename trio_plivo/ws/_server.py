@@ -13,8 +13,9 @@ from websockets.frames import Frame
 from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
 
-from ._connection import READ_SIZE, WebSocket
+from ._connection import WebSocket
 from ._headers import Headers
+from ._socketio import READ_SIZE
 from ._types import HandshakeRequest, HTTPResponse
 
 __all__ = ["accept_websocket"]

@@ -20,7 +20,10 @@ from typing import Final, final
 
 import trio
 
-__all__ = ["SocketIO", "can_use_socket_io"]
+__all__ = ["READ_SIZE", "SocketIO", "StreamIO", "can_use_socket_io"]
+
+#: Bytes asked for per read.
+READ_SIZE: Final = 65536
 
 _POSIX: Final = os.name == "posix"
 
@@ -91,3 +94,19 @@ class SocketIO:
             except OSError as exc:
                 raise trio.BrokenResourceError(f"socket write failed: {exc}") from exc
             view = view[sent:]
+
+
+@final
+class StreamIO:
+    """The generic I/O path: any ``trio.abc.Stream`` (TLS, memory streams ...)."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: trio.abc.Stream) -> None:
+        self._stream = stream
+
+    async def receive_some(self) -> bytes | bytearray:
+        return await self._stream.receive_some(READ_SIZE)
+
+    async def send_all(self, data: bytes) -> None:
+        await self._stream.send_all(data)

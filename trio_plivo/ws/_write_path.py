@@ -32,8 +32,7 @@ from websockets.protocol import Protocol, Side, State
 from .._exceptions import ConnectionClosed
 
 if TYPE_CHECKING:
-    from ._connection import _StreamIO
-    from ._socketio import SocketIO
+    from ._socketio import SocketIO, StreamIO
 
 __all__ = ["WriteGate", "WritePath"]
 
@@ -93,7 +92,7 @@ class WritePath:
     _write_lock: WriteGate
 
     if TYPE_CHECKING:
-        _io: SocketIO | _StreamIO
+        _io: SocketIO | StreamIO
         _protocol: Protocol
         _stream: trio.abc.Stream
 

@@ -1,0 +1,383 @@
+"""The call's sender: the only task that writes to the transport.
+
+It drains the playback channel, cuts audio into frames of the stream's format and sends them
+paced at real time, at most ``lead`` ahead of the provider's playout (:class:`PlayoutClock`).
+A mark is sent only after every frame queued before it, and remembers where its audio's
+playout started so a clear can say how much of it was heard. Urgent messages (clear, DTMF,
+hang-up, conversation text) skip the audio queue. Everything ready goes out in one
+``send_messages`` batch.
+
+The application's side of playback (``Call.play``, ``Call.mark``, ``Call.clear``) also lives
+here, on the same object, because it shares the sender's queue: those run between the
+sender's awaits, never concurrently with its loop body.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import AsyncIterable, Callable
+from typing import Final
+
+import attrs
+import trio
+
+from .._exceptions import CallClosed, ConnectionClosed, LocalProtocolError
+from .._format import AudioFormat, Encoding
+from ..audio import WireEncoder
+from ..protocol import Checkpoint, PlayAudio, ProviderCodec
+from ..transport import Message, MessageTransport
+from ._config import PIECE_MS, CallConfig
+from ._marks import Mark
+from ._pacing import PlayoutClock
+from ._reader import Finish
+from ._taps import Taps
+
+__all__ = ["Playback"]
+
+_SILENCE: Final = {Encoding.MULAW: 0xFF, Encoding.ALAW: 0xD5, Encoding.L16: 0x00}
+
+
+class _Wake:
+    """Put through the playback channel to wake a sender waiting for audio (cheaper than a
+    cancel scope around every wait)."""
+
+
+_WAKE: Final = _Wake()
+
+
+@attrs.define(eq=False)
+class _Segment:
+    """The audio sent since the last mark (or clear): where its playout started, how long."""
+
+    start: float | None = None
+    sent_ms: float = 0.0
+
+
+class Playback:
+    """The playback queue of one call and the task that sends it."""
+
+    def __init__(
+        self,
+        transport: MessageTransport,
+        codec: ProviderCodec,
+        config: CallConfig,
+        taps: Taps,
+        *,
+        finish: Finish,
+        closed_error: Callable[[], CallClosed],
+    ) -> None:
+        self._transport = transport
+        self._codec = codec
+        self._config = config
+        self._taps = taps
+        self._finish = finish
+        self._closed_error = closed_error
+        pieces = max(1, math.ceil(config.playback_buffer_ms / PIECE_MS))
+        self._play_send, self._play_receive = trio.open_memory_channel[bytes | Mark | _Wake](pieces)
+        # Sender-owned state (mutated by clear() too, which runs between the sender's awaits).
+        self._items: deque[bytes | Mark] = deque()
+        self._head_offset = 0
+        self._remainder = bytearray()
+        self._remainder_since = -math.inf
+        self._segment = _Segment()
+        self._urgent: list[Message] = []
+        self._urgent_sent: list[trio.Event] = []
+        self._wake: trio.CancelScope | None = None
+        self._waiting_for_audio = False
+        # Per-format constants, set from ``start`` (hot path: no property lookups per chunk).
+        self._format: AudioFormat | None = None
+        self._sample_bytes = 1
+        self._piece_bytes = 1
+        self._ms_per_byte = 0.0
+        #: Bumped by every clear: a ``play`` still queueing an older generation stops.
+        self.generation = 0
+        self.queued_since_mark_ms = 0.0
+        self.unsent_bytes = 0
+        self.clock: PlayoutClock | None = None
+        #: Set when the call ends: the loop stops at its next wake-up.
+        self.stopped = False
+        self.frames_sent = 0
+        self.late_frames = 0
+
+    def configure(self, fmt: AudioFormat) -> None:
+        """The stream's wire format, known from ``start``."""
+        self._format = fmt
+        self._sample_bytes = fmt.bytes_per_sample
+        self._piece_bytes = fmt.bytes_for(PIECE_MS)
+        self._ms_per_byte = fmt.duration_ms(1)
+
+    # --- the application's side -------------------------------------------------------------
+
+    async def enqueue_wire(self, audio: bytes, generation: int) -> bool:
+        """Hand wire-format audio to the sender in pieces; False if a clear intervened."""
+        size = len(audio)
+        if size % self._sample_bytes:
+            raise LocalProtocolError(
+                f"{size} bytes is not a whole number of {self._format} samples"
+            )
+        if not size:
+            await trio.lowlevel.checkpoint()
+            return generation == self.generation
+        piece = self._piece_bytes
+        chunks = (audio,) if size <= piece else _pieces(audio, piece)
+        play_send = self._play_send
+        for chunk in chunks:
+            if generation != self.generation:
+                await trio.lowlevel.checkpoint()
+                return False
+            try:
+                # While the buffer has room a piece is queued without a trip through the
+                # scheduler (one task switch less per echoed frame, measured in bench echo);
+                # cancellation is still honoured. A full buffer waits, which yields.
+                await trio.lowlevel.checkpoint_if_cancelled()
+                try:
+                    play_send.send_nowait(chunk)
+                except trio.WouldBlock:
+                    await play_send.send(chunk)
+            except (trio.ClosedResourceError, trio.BrokenResourceError):
+                raise self._closed_error() from None
+            self.queued_since_mark_ms += len(chunk) * self._ms_per_byte
+            self.unsent_bytes += len(chunk)
+        return True
+
+    async def enqueue_stream(
+        self, audio: AsyncIterable[bytes], encoder: WireEncoder | None, generation: int
+    ) -> None:
+        """Queue chunks as they arrive (converted by ``encoder``, with its state kept across
+        them, or already wire bytes); a clear stops the stream and closes it."""
+        try:
+            async for chunk in audio:
+                if generation != self.generation:
+                    return
+                wire = encoder.encode(chunk) if encoder is not None else bytes(chunk)
+                if not await self.enqueue_wire(wire, generation):
+                    return
+            if encoder is not None:
+                await self.enqueue_wire(encoder.flush(), generation)
+        finally:
+            aclose = getattr(audio, "aclose", None)
+            if aclose is not None and generation != self.generation:
+                await aclose()
+
+    async def queue_mark(self, mark: Mark) -> None:
+        """Queue ``mark`` behind everything queued so far."""
+        self.queued_since_mark_ms = 0.0
+        try:
+            await self._play_send.send(mark)
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            raise self._closed_error() from None
+
+    def clear(self, now: float) -> float:
+        """Drop everything queued; return how much of the audio in progress (since the last
+        mark) the caller has heard, in ms."""
+        segment = self._segment
+        in_progress = 0.0
+        if segment.start is not None:
+            in_progress = min(segment.sent_ms, max(0.0, (now - segment.start) * 1000.0))
+        self.generation += 1
+        self._items.clear()
+        self._head_offset = 0
+        self._remainder.clear()
+        while True:
+            try:
+                self._play_receive.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                break
+        self._segment = _Segment()
+        self.queued_since_mark_ms = 0.0
+        self.unsent_bytes = 0
+        if self.clock is not None:
+            self.clock.cleared(now)
+        return in_progress
+
+    def send_urgent(self, message: Message | None, sent: trio.Event | None = None) -> None:
+        if message is not None:
+            self._urgent.append(message)
+        if sent is not None:
+            self._urgent_sent.append(sent)
+        if self._waiting_for_audio:
+            # The sender is blocked in receive(), so the channel is empty: this can't block.
+            self._play_send.send_nowait(_WAKE)
+        elif self._wake is not None:
+            self._wake.cancel()
+
+    def close(self) -> None:
+        self._play_send.close()
+
+    def lead_ms(self, now: float) -> float:
+        return self.clock.lead(now) * 1000.0 if self.clock else 0.0
+
+    # --- the sender task ------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """The sender task: paced frames, marks in order, urgent messages first."""
+        fmt = self._format
+        assert fmt is not None, "configure() runs at start, before the sender"
+        frame_ms = self._codec.frame_ms
+        frame_bytes = fmt.bytes_for(frame_ms)
+        frame_s = frame_ms / 1000.0
+        silence = bytes([_SILENCE[fmt.encoding]]) * frame_bytes
+        # A provider with long frames (Exotel: 100 ms) needs a lead of at least one frame.
+        lead_s = max(self._config.lead_ms / 1000.0, frame_s)
+        clock = self.clock = PlayoutClock(frame_s, lead_s)
+        encode = self._codec.send
+        send_messages = self._transport.send_messages
+        receive_nowait = self._play_receive.receive_nowait
+        items = self._items
+        woke_late = False
+        try:
+            while not self.stopped:
+                batch, self._urgent = self._urgent, []
+                sent_events, self._urgent_sent = self._urgent_sent, []
+                now = trio.current_time()
+                while True:
+                    if not items:
+                        try:
+                            item = receive_nowait()
+                        except (trio.WouldBlock, trio.EndOfChannel):
+                            break
+                        if isinstance(item, _Wake):
+                            continue
+                        items.append(item)
+                    head = items[0]
+                    if type(head) is Mark:
+                        if self._remainder:
+                            if not clock.may_send(now):
+                                break
+                            frame = bytes(self._remainder) + silence[len(self._remainder) :]
+                            self._remainder.clear()
+                            batch.append(self._frame_message(frame, clock, now, woke_late))
+                            continue
+                        items.popleft()
+                        message = encode(Checkpoint(name=head.name))
+                        if message is not None:  # None: the codec tracks it from acks
+                            batch.append(message)
+                        self._taps.log("checkpoint", {"name": head.name})
+                        head.sent_at = now
+                        head.segment_start = self._segment.start
+                        head.sent_ms = self._segment.sent_ms
+                        self._segment = _Segment()
+                        continue
+                    if not clock.may_send(now):
+                        break
+                    assert isinstance(head, bytes)
+                    need = frame_bytes - len(self._remainder)
+                    available = len(head) - self._head_offset
+                    if available < need:
+                        # Not a whole frame: keep the rest for the next chunk.
+                        if not self._remainder:
+                            self._remainder_since = now
+                        self._remainder += head[self._head_offset :]
+                        self.unsent_bytes -= available
+                        items.popleft()
+                        self._head_offset = 0
+                        continue
+                    if self._remainder:
+                        frame = (
+                            bytes(self._remainder)
+                            + head[self._head_offset : self._head_offset + need]
+                        )
+                        self._remainder.clear()
+                    elif self._head_offset == 0 and available == need:
+                        frame = head
+                    else:
+                        frame = head[self._head_offset : self._head_offset + need]
+                    self._head_offset += need
+                    self.unsent_bytes -= need
+                    if self._head_offset >= len(head):
+                        items.popleft()
+                        self._head_offset = 0
+                    batch.append(self._frame_message(frame, clock, now, woke_late))
+                # A lone partial frame waits for more audio (a streaming producer's next
+                # chunk) for up to a frame, and never past the point where the provider would
+                # run dry; then it goes out padded with silence.
+                if (
+                    not items
+                    and self._remainder
+                    and now >= self._partial_deadline(clock, frame_s)
+                    and clock.may_send(now)
+                ):
+                    frame = bytes(self._remainder) + silence[len(self._remainder) :]
+                    self._remainder.clear()
+                    batch.append(self._frame_message(frame, clock, now, woke_late))
+                if batch:
+                    await send_messages(batch)
+                for sent in sent_events:
+                    sent.set()
+                if batch:
+                    continue
+                deadline = await self._wait_for_work(clock, frame_s)
+                # Woken more than a frame after the frame was due: the scheduler (not the
+                # app) made us late, and a starved provider buffer is our fault.
+                woke_late = trio.current_time() - deadline > frame_s
+        except ConnectionClosed as exc:
+            self._finish(exc.code, exc.reason)
+
+    def _frame_message(
+        self,
+        frame: bytes,
+        clock: PlayoutClock,
+        now: float,
+        woke_late: bool,
+    ) -> Message:
+        if woke_late and clock.starved(now):
+            self.late_frames += 1
+        start = clock.frame_sent(now)
+        if self._taps.recorder is not None:
+            self._taps.record(1, frame, start)
+        segment = self._segment
+        if segment.start is None:
+            segment.start = start
+        segment.sent_ms += clock.frame_s * 1000.0
+        self.frames_sent += 1
+        message = self._codec.send(PlayAudio(payload=frame))
+        assert message is not None  # every provider puts audio on the wire
+        return message
+
+    def _partial_deadline(self, clock: PlayoutClock, frame_s: float) -> float:
+        return max(clock.play_head - frame_s, self._remainder_since + frame_s)
+
+    async def _wait_for_work(self, clock: PlayoutClock, frame_s: float) -> float:
+        """Sleep until the next frame is due or new audio / an urgent message arrives;
+        returns the deadline slept towards (``inf``: waited for audio)."""
+        items = self._items
+        if items:
+            deadline = clock.next_send_time()
+        elif self._remainder:
+            deadline = max(self._partial_deadline(clock, frame_s), clock.next_send_time())
+        else:
+            deadline = math.inf
+        if deadline == math.inf:
+            # Nothing to pace: just wait for audio (or a _WAKE from an urgent message).
+            self._waiting_for_audio = True
+            try:
+                item = await self._play_receive.receive()
+            except (trio.EndOfChannel, trio.ClosedResourceError):
+                await trio.sleep_forever()  # closing: the call's cancel is on its way
+            finally:
+                self._waiting_for_audio = False
+            if not isinstance(item, _Wake):
+                items.append(item)
+            return deadline
+        with trio.CancelScope(deadline=deadline) as scope:
+            self._wake = scope
+            try:
+                if items:
+                    await trio.sleep_forever()
+                else:
+                    item = await self._play_receive.receive()
+                    if not isinstance(item, _Wake):
+                        items.append(item)
+            except (trio.EndOfChannel, trio.ClosedResourceError):
+                await trio.sleep_forever()  # closing: the call's cancel is on its way
+            finally:
+                self._wake = None
+        return deadline
+
+    # --- conversation text (browser clients) ----------------------------------------------
+
+
+def _pieces(audio: bytes, size: int) -> list[bytes]:
+    view = memoryview(audio)
+    return [bytes(view[offset : offset + size]) for offset in range(0, len(audio), size)]

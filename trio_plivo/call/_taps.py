@@ -1,0 +1,128 @@
+"""The call's taps: observers attached at the reader's and the sender's seams.
+
+* stereo recording (caller left, played audio right, aligned on the playout clock);
+* the JSONL event log (every inbound event, payloads omitted, and every outbound command);
+* in-band DTMF detection, for providers whose key presses are tones in the audio.
+
+None of them is on the hot path unless configured: the reader and the sender test one
+attribute per frame and call in only when it is set.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from typing import Final
+
+import attrs
+
+from .._format import AudioFormat
+from ..audio import DtmfDetector, JsonlEventLog, StereoRecorder, decode_wire
+from ..protocol import (
+    ClearedAudio,
+    Dtmf,
+    InboundEvent,
+    Media,
+    MuteStream,
+    PlayedStream,
+    PlayFailed,
+    Start,
+    Stop,
+    StreamError,
+    UnknownEvent,
+    UnmuteStream,
+)
+from ._config import CallConfig
+
+__all__ = ["Taps"]
+
+#: Event-log names: Plivo's wire names, whichever provider the call speaks.
+_EVENT_NAMES: Final[dict[type, str]] = {
+    Start: "start",
+    Media: "media",
+    Dtmf: "dtmf",
+    PlayedStream: "playedStream",
+    ClearedAudio: "clearedAudio",
+    Stop: "stop",
+    PlayFailed: "playFailed",
+    StreamError: "error",
+    MuteStream: "muteStream",
+    UnmuteStream: "unmuteStream",
+    UnknownEvent: "unknown",
+}
+
+_LOG_RENAMES: Final = {"event": "event_name", "ts": "event_ts"}
+
+
+class Taps:
+    """The taps of one call; each attribute is ``None`` until configured at ``start``."""
+
+    def __init__(self, config: CallConfig) -> None:
+        self._config = config
+        self._call_id = ""
+        self._format: AudioFormat | None = None
+        self.recorder: StereoRecorder | None = None
+        self.event_log: JsonlEventLog | None = None
+        self.dtmf_detector: DtmfDetector | None = None
+
+    def open(self, start: Start, *, detect_dtmf: bool, at: float) -> None:
+        """Open what the config asks for, once the stream's format is known."""
+        config = self._config
+        self._call_id = start.call_id or ""
+        self._format = start.media_format
+        name = _safe_file_name(start.call_id or start.stream_id)
+        if config.record_dir is not None:
+            os.makedirs(config.record_dir, exist_ok=True)
+            self.recorder = StereoRecorder(
+                os.path.join(config.record_dir, f"{name}.wav"),
+                start=at,
+                sample_rate=start.media_format.sample_rate,
+            )
+        if config.event_log_dir is not None:
+            self.event_log = JsonlEventLog(config.event_log_dir)
+        if detect_dtmf:
+            self.dtmf_detector = DtmfDetector(start.media_format.sample_rate)
+
+    def detect_dtmf(self, event: Media) -> list[str]:
+        """The digits whose tones end in this inbound frame."""
+        assert self.dtmf_detector is not None and self._format is not None
+        if event.track != "inbound":
+            return []
+        samples = decode_wire(event.payload, self._format)
+        digits = [press.digit for press in self.dtmf_detector.feed(samples)]
+        for digit in digits:
+            self.log("dtmf", {"digit": digit, "detected": True})
+        return digits
+
+    def record(self, side: int, wire: bytes, at: float) -> None:
+        """Record wire audio: ``side`` 0 is the caller, 1 what we played."""
+        assert self.recorder is not None and self._format is not None
+        fmt = self._format
+        pcm = decode_wire(wire, fmt).astype("<i2").tobytes()
+        if side == 0:
+            self.recorder.add_inbound(pcm, fmt.sample_rate, at)
+        else:
+            self.recorder.add_outbound(pcm, fmt.sample_rate, at)
+
+    def log_inbound(self, event: InboundEvent) -> None:
+        kind = type(event)
+        self.log(_EVENT_NAMES.get(kind, kind.__name__), attrs.asdict(event))
+
+    def log(self, name: str, fields: Mapping[str, object]) -> None:
+        if self.event_log is not None:
+            # The record's own keys win: call_id is on every line already.
+            extra = {_LOG_RENAMES.get(k, k): v for k, v in fields.items() if k != "call_id"}
+            self.event_log.log(time.time(), self._call_id, name, extra)
+
+    def close(self) -> None:
+        if self.recorder is not None:
+            self.recorder.close()
+            self.recorder = None
+        if self.event_log is not None:
+            self.event_log.close()
+            self.event_log = None
+
+
+def _safe_file_name(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text) or "call"
