@@ -29,6 +29,7 @@ from ..protocol import Checkpoint, PlayAudio, ProviderCodec
 from ..transport import Message, MessageTransport
 from ._config import PIECE_MS, CallConfig
 from ._marks import Mark
+from ._metronome import Alarm
 from ._pacing import PlayoutClock
 from ._reader import Finish
 from ._taps import Taps
@@ -84,6 +85,7 @@ class Playback:
         self._urgent: list[Message] = []
         self._urgent_sent: list[trio.Event] = []
         self._wake: trio.CancelScope | None = None
+        self._alarm = Alarm()
         self._waiting_for_audio = False
         # Per-format constants, set from ``start`` (hot path: no property lookups per chunk).
         self._format: AudioFormat | None = None
@@ -199,6 +201,8 @@ class Playback:
         if self._waiting_for_audio:
             # The sender is blocked in receive(), so the channel is empty: this can't block.
             self._play_send.send_nowait(_WAKE)
+        elif self._alarm.armed:
+            self._alarm.ring()
         elif self._wake is not None:
             self._wake.cancel()
 
@@ -360,22 +364,23 @@ class Playback:
             if not isinstance(item, _Wake):
                 items.append(item)
             return deadline
+        if items:
+            # Pacing: only the deadline (or an urgent message) wakes us. The metronome's
+            # alarm costs no exception per wake-up, unlike a cancel scope's deadline.
+            await self._alarm.sleep_until(deadline)
+            return deadline
         with trio.CancelScope(deadline=deadline) as scope:
             self._wake = scope
             try:
-                if items:
-                    await trio.sleep_forever()
-                else:
-                    item = await self._play_receive.receive()
-                    if not isinstance(item, _Wake):
-                        items.append(item)
+                # A partial frame waits for more audio, at most until the deadline.
+                item = await self._play_receive.receive()
+                if not isinstance(item, _Wake):
+                    items.append(item)
             except (trio.EndOfChannel, trio.ClosedResourceError):
                 await trio.sleep_forever()  # closing: the call's cancel is on its way
             finally:
                 self._wake = None
         return deadline
-
-    # --- conversation text (browser clients) ----------------------------------------------
 
 
 def _pieces(audio: bytes, size: int) -> list[bytes]:
