@@ -72,6 +72,14 @@ class CallClosed(TrioPlivoError):
         self.code = code
 
 
+def is_call_end(exc: BaseException) -> bool:
+    """Whether ``exc`` only says the call ended: a :class:`CallClosed`, or an exception group
+    (a handler's own nursery) holding nothing else. Such an exit is a hang-up, not a crash."""
+    if isinstance(exc, BaseExceptionGroup):
+        return exc.split(CallClosed)[1] is None
+    return isinstance(exc, CallClosed)
+
+
 class ConnectionClosed(CallClosed):
     """The transport under a call closed (remote close, network failure, our own close)."""
 

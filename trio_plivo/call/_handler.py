@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import trio
 
-from .._exceptions import CallClosed
+from .._exceptions import CallClosed, is_call_end
 from ..protocol import ProviderCodec
 from ..transport import MessageTransport
 from ._call import Call
@@ -48,10 +48,11 @@ async def serve_call(
     except CallClosed as exc:
         if call is None:
             logger.warning("connection closed before the stream started: %s", exc)
-    except Exception:
-        logger.exception(
-            "call %s: handler failed; closed with 1011", call.call_id if call else None
-        )
+    except Exception as exc:
+        if not is_call_end(exc):  # CallClosed out of the handler's own nursery: a hang-up
+            logger.exception(
+                "call %s: handler failed; closed with 1011", call.call_id if call else None
+            )
     if call is not None:
         stats = call.statistics()
         logger.info(
@@ -78,7 +79,9 @@ async def _run_handler(call: Call, handler: CallHandler, grace: float) -> None:
         nursery.start_soon(cancel_after_end)
         try:
             await handler(call)
-        except CallClosed:
-            pass  # the handler noticed the hang-up: a normal way out
+        except Exception as exc:
+            if not is_call_end(exc):
+                raise
+            # the handler noticed the hang-up (perhaps in a nursery of its own): a normal way out
         finally:
             nursery.cancel_scope.cancel()

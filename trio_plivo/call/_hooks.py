@@ -23,6 +23,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from .._exceptions import is_call_end
 from ..protocol import (
     ClearedAudio,
     Dtmf,
@@ -129,8 +130,8 @@ class CallHooks:
             try:
                 await _maybe_await(callback(call, event))
             except Exception as exc:
-                if not self._error:
-                    raise
+                if not self._error or is_call_end(exc):
+                    raise  # an ended call is not a callback's error: the hooks stop here
                 for on_error in self._error:
                     await _maybe_await(on_error(call, exc))
 

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 import trio
 
-from .._exceptions import CallClosed, ConnectionClosed
+from .._exceptions import CallClosed, ConnectionClosed, is_call_end
 from ..protocol import PlivoCodec, ProviderCodec, StreamState
 from ..transport import MessageTransport
 from ._call import Call
@@ -100,7 +100,10 @@ async def open_call(
             yield call
         except Exception as exc:
             body_error = exc
-            await call.aclose(1011, "internal error")
+            if is_call_end(exc):  # the body only saw the call end: not an error
+                await call.aclose(1000)
+            else:
+                await call.aclose(1011, "internal error")
         except BaseException:
             await call.aclose(1001, "going away")
             raise
