@@ -7,7 +7,14 @@ import sys
 
 import pytest
 
-SANS_IO_MODULES = ["trio_plivo.protocol", "trio_plivo._format", "trio_plivo._exceptions"]
+SANS_IO_MODULES = [
+    "trio_plivo.protocol",
+    "trio_plivo._format",
+    "trio_plivo._exceptions",
+    "trio_plivo.audio",
+    "trio_plivo.signatures",
+    "trio_plivo.answers",
+]
 IO_LIBRARIES = ["trio", "trio_websocket", "httpx", "websockets", "anyio"]
 
 
