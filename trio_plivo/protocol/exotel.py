@@ -24,15 +24,7 @@ from typing import Any, ClassVar, Final, Literal
 from .._exceptions import ConfigurationError, LocalProtocolError
 from .._format import L16_8K, AudioFormat, Encoding
 from ._events import PlayAudio, Start
-from ._fields import (
-    dumps,
-    first,
-    need_object,
-    need_str,
-    opt_str,
-    parse_media_format,
-    string_map,
-)
+from ._fields import dumps, first, need_object, need_str, opt_str, parse_media_format, string_map
 from .twilio import TwilioShapedCodec
 
 __all__ = ["ExotelCodec"]

@@ -28,14 +28,7 @@ import attrs
 from .._exceptions import ConfigurationError
 from .._format import MULAW_8K, AudioFormat, Encoding
 from ._events import InboundEvent, Media, Start
-from ._fields import (
-    first,
-    need_object,
-    need_str,
-    opt_str,
-    parse_media_format,
-    string_map,
-)
+from ._fields import first, need_object, need_str, opt_str, parse_media_format, string_map
 from .twilio import TwilioShapedCodec
 
 __all__ = ["TelnyxCodec"]
