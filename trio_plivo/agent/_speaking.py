@@ -6,13 +6,13 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 import trio
 
 from ..call import Call, Mark, MarkResult, MarkStatus
+from ._aiter import closing
 from ._bargein import SpokenSentence, heard_text
 from ._config import AgentConfig
 from ._conversation import Message
@@ -53,9 +53,9 @@ class SpeakingMixin:
         chunks = self._synth.synthesize(text)
         timeout = self.config.provider_timeout
         async with (
-            _closing(chunks),
-            _closing(_timed(chunks, timeout, "TTS")) as timed,
-            _closing(self._metered(timed, sentence, timing)) as metered,
+            closing(chunks),
+            closing(_timed(chunks, timeout, "TTS")) as timed,
+            closing(self._metered(timed, sentence, timing)) as metered,
         ):
             try:
                 await self.call.play(metered, sample_rate=self._tts_rate)
@@ -164,18 +164,6 @@ async def call_back(callback: Callable[[_T], Awaitable[None] | None], value: _T)
                 await result
         except Exception:
             logger.exception("agent callback %r failed", callback)
-
-
-@asynccontextmanager
-async def _closing(items: AsyncIterator[_T]) -> AsyncIterator[AsyncIterator[_T]]:
-    """Close an async iterator (generator, HTTP stream ...) on the way out, whatever
-    happened: a barge-in must stop the provider's stream, not leave it to the GC."""
-    try:
-        yield items
-    finally:
-        aclose = getattr(items, "aclose", None)
-        if aclose is not None:
-            await aclose()
 
 
 async def _timed(items: AsyncIterator[_T], limit: float, what: str) -> AsyncIterator[_T]:

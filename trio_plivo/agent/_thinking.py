@@ -11,13 +11,14 @@ import attrs
 import trio
 
 from ..call import Call
+from ._aiter import closing
 from ._config import AgentConfig
 from ._conversation import EndCall, LLMEvent, Message
 from ._debug import TurnTiming
 from ._errors import ProviderError
 from ._protocols import LLMSession
 from ._sentences import SentenceChunker
-from ._speaking import Sentence, _closing, _timed
+from ._speaking import Sentence, _timed
 
 __all__ = ["EndRequest", "EndedBy", "ThinkingMixin", "Turn"]
 
@@ -150,7 +151,7 @@ class ThinkingMixin:
             chunker = SentenceChunker()
             with send:
                 try:
-                    async with _closing(events), _closing(_timed(events, timeout, "LLM")) as timed:
+                    async with closing(events), closing(_timed(events, timeout, "LLM")) as timed:
                         async for event in timed:
                             if isinstance(event, EndCall):
                                 # The rest is the goodbye: nobody may cut it.

@@ -7,7 +7,7 @@ import json
 import sys
 
 from .._exceptions import ConfigurationError
-from ..testing._simulator._providers import SIMULATED
+from ._options import add_simulated_provider
 
 
 def _add_loadtest(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,12 +21,7 @@ def _add_loadtest(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "trips and errors.",
     )
     p.add_argument("url", metavar="URL")
-    p.add_argument(
-        "--provider",
-        default="plivo",
-        choices=list(SIMULATED),
-        help="whose protocol to speak (default plivo)",
-    )
+    add_simulated_provider(p)
     p.add_argument("--calls", type=int, required=True, help="concurrent calls")
     p.add_argument("--duration", type=float, default=5.0, help="measured seconds (default 5)")
     p.add_argument("--ramp", type=float, default=1.0, help="seconds to open all calls (default 1)")

@@ -13,6 +13,7 @@ from .._format import L16_8K, L16_16K, MULAW_8K
 from ..signatures import signature_headers
 from ..testing import CallerAudio, CallReport, FakeProvider, format_report
 from ..testing._simulator._providers import SIMULATED, provider_spec
+from ._options import add_simulated_provider
 from ._serve import _auth_token
 
 _FORMATS = {"mulaw8k": MULAW_8K, "l16-8k": L16_8K, "l16-16k": L16_16K}
@@ -38,12 +39,7 @@ def _add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "bundled demo recording), and print what happened.",
     )
     p.add_argument("url", metavar="URL")
-    p.add_argument(
-        "--provider",
-        default="plivo",
-        choices=list(SIMULATED),
-        help="whose protocol to speak (default plivo)",
-    )
+    add_simulated_provider(p)
     p.add_argument("--audio", help="caller audio: a WAV file (any rate; converted)")
     p.add_argument(
         "--format",

@@ -12,24 +12,13 @@ from typing import TypeVar
 import httpx
 
 from ..._exceptions import ConfigurationError
+from .._aiter import closing
 from .._errors import ProviderError
 
 __all__ = ["HttpService", "api_key_from", "closing", "raise_for_status", "scrub"]
 
 
 _T = TypeVar("_T")
-
-
-@asynccontextmanager
-async def closing(items: AsyncIterator[_T]) -> AsyncIterator[AsyncIterator[_T]]:
-    """Close httpx's body iterators when we stop early (``[DONE]``, a barge-in): Trio
-    rightly complains about async generators left to the garbage collector."""
-    try:
-        yield items
-    finally:
-        aclose = getattr(items, "aclose", None)
-        if aclose is not None:
-            await aclose()
 
 
 def api_key_from(explicit: str | None, env: str, provider: str) -> str:
