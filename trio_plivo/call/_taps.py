@@ -20,37 +20,15 @@ import attrs
 from .._format import AudioFormat
 from ..audio import DtmfDetector, JsonlEventLog, StereoRecorder, decode_wire
 from ..protocol import (
-    ClearedAudio,
-    Dtmf,
     InboundEvent,
     Media,
-    MuteStream,
-    PlayedStream,
-    PlayFailed,
     Start,
-    Stop,
-    StreamError,
     UnknownEvent,
-    UnmuteStream,
 )
+from ..protocol._converter import wire_event_name
 from ._config import CallConfig
 
 __all__ = ["Taps"]
-
-#: Event-log names: Plivo's wire names, whichever provider the call speaks.
-_EVENT_NAMES: Final[dict[type, str]] = {
-    Start: "start",
-    Media: "media",
-    Dtmf: "dtmf",
-    PlayedStream: "playedStream",
-    ClearedAudio: "clearedAudio",
-    Stop: "stop",
-    PlayFailed: "playFailed",
-    StreamError: "error",
-    MuteStream: "muteStream",
-    UnmuteStream: "unmuteStream",
-    UnknownEvent: "unknown",
-}
 
 _LOG_RENAMES: Final = {"event": "event_name", "ts": "event_ts"}
 
@@ -106,8 +84,10 @@ class Taps:
             self.recorder.add_outbound(pcm, fmt.sample_rate, at)
 
     def log_inbound(self, event: InboundEvent) -> None:
+        # Plivo's wire names, whichever provider the call speaks.
         kind = type(event)
-        self.log(_EVENT_NAMES.get(kind, kind.__name__), attrs.asdict(event))
+        name = wire_event_name(kind) or ("unknown" if kind is UnknownEvent else kind.__name__)
+        self.log(name, attrs.asdict(event))
 
     def log(self, name: str, fields: Mapping[str, object]) -> None:
         if self.event_log is not None:

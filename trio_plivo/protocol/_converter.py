@@ -41,6 +41,7 @@ __all__ = [
     "parse_extra_headers",
     "structure_inbound",
     "unstructure_inbound",
+    "wire_event_name",
 ]
 
 
@@ -200,6 +201,11 @@ _NESTED: Final[dict[type[Any], frozenset[str]]] = {
 
 #: The converter, built once at import and never mutated afterwards.
 PLIVO_CONVERTER: Final = _make_converter()
+
+
+def wire_event_name(cls: type[Any]) -> str | None:
+    """Plivo's wire name for an inbound event class (``None`` for one it has no name for)."""
+    return _WIRE_NAMES.get(cls)
 
 
 def event_class_for(name: str) -> type[Any] | None:

@@ -7,17 +7,9 @@ from typing import Literal
 
 import attrs
 
+from . import _report as report
 from ._metrics import playout_metrics
 from ._playout import Playout
-from ._report import (
-    CallReport,
-    CheckpointRecord,
-    ClearRecord,
-    CloseInfo,
-    Counts,
-    EventRecord,
-    SentDtmf,
-)
 from ._script import CallScript
 from ._validate import Violation
 
@@ -50,15 +42,15 @@ def build_report(
     *,
     call_id: str,
     stream_id: str,
-    close: CloseInfo,
+    close: report.CloseInfo,
     playout: Playout,
-    events: Sequence[EventRecord],
+    events: Sequence[report.EventRecord],
     checkpoints: Sequence[Checkpoint],
-    clears: Sequence[ClearRecord],
-    sent_dtmf: Sequence[SentDtmf],
+    clears: Sequence[report.ClearRecord],
+    sent_dtmf: Sequence[report.SentDtmf],
     violations: Sequence[Violation],
     counters: Counters,
-) -> CallReport:
+) -> report.CallReport:
     """The report of one stream, from what its session recorded."""
     rate = fake.format.sample_rate
     until = round(close.at * rate)
@@ -70,7 +62,7 @@ def build_report(
         barge_in_at=fake.barge_in_at,
     )
     counters = counters
-    return CallReport(
+    return report.CallReport(
         provider=fake.provider,
         format=fake.format,
         call_id=call_id,
@@ -83,7 +75,7 @@ def build_report(
         gap_stats=metrics.gap_stats,
         pauses=metrics.pauses,
         checkpoints=tuple(
-            CheckpointRecord(
+            report.CheckpointRecord(
                 name=c.name, received_at=c.received_at, acked_at=c.acked_at, outcome=c.outcome
             )
             for c in checkpoints
@@ -93,7 +85,7 @@ def build_report(
         sent_dtmf=tuple(sent_dtmf),
         violations=tuple(violations),
         close=close,
-        counts=Counts(
+        counts=report.Counts(
             messages_sent=counters.messages_sent,
             messages_received=counters.messages_received,
             media_sent=counters.media_sent,
