@@ -15,6 +15,7 @@ import enum
 from collections.abc import Sequence
 from typing import Protocol
 
+from .._exceptions import LocalProtocolError
 from .._format import AudioFormat
 from ._events import InboundEvent, OutboundCommand
 
@@ -59,6 +60,13 @@ class CodecState:
     def media_format(self) -> AudioFormat | None:
         """The negotiated audio format, once ``start`` has arrived."""
         return self._format
+
+    def _check_sendable(self, command: object) -> None:
+        """Commands go out only while the stream is streaming (LocalProtocolError otherwise)."""
+        if self._state is not StreamState.STREAMING:
+            raise LocalProtocolError(
+                f"cannot send {type(command).__name__} while the stream is {self._state.value}"
+            )
 
     def connection_closed(self) -> None:
         """The transport is gone: the stream has ended."""

@@ -246,10 +246,7 @@ class BrowserCodec(CodecState):
 
     def send(self, command: OutboundCommand) -> str | bytes | None:
         """Encode ``command``: audio as one binary frame, the rest as JSON text."""
-        if self._state is not StreamState.STREAMING:
-            raise LocalProtocolError(
-                f"cannot send {type(command).__name__} while the stream is {self._state.value}"
-            )
+        self._check_sendable(command)
         kind = type(command)
         if kind is PlayAudio:
             assert isinstance(command, PlayAudio)

@@ -205,10 +205,7 @@ class KooKooCodec(CodecState):
 
     def send(self, command: OutboundCommand) -> str | bytes | None:
         """Encode ``command``; ``None`` for a checkpoint (tracked from acks, nothing sent)."""
-        if self._state is not StreamState.STREAMING:
-            raise LocalProtocolError(
-                f"cannot send {type(command).__name__} while the stream is {self._state.value}"
-            )
+        self._check_sendable(command)
         if type(command) is PlayAudio:
             return self._media(command)
         if type(command) is Checkpoint:

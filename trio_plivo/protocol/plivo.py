@@ -145,10 +145,7 @@ class PlivoCodec(CodecState):
     def send(self, command: OutboundCommand) -> str:
         """Encode ``command`` as Plivo JSON text. Raises :class:`LocalProtocolError` when the
         stream has not started or has ended, or the command is invalid."""
-        if self._state is not StreamState.STREAMING:
-            raise LocalProtocolError(
-                f"cannot send {type(command).__name__} while the stream is {self._state.value}"
-            )
+        self._check_sendable(command)
         if type(command) is PlayAudio:
             return self._play_audio(command)
         if type(command) is Checkpoint:

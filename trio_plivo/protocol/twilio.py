@@ -302,10 +302,7 @@ class TwilioShapedCodec(CodecState):
     def send(self, command: OutboundCommand) -> str | bytes | None:
         """Encode ``command`` as one JSON text message. Raises :class:`LocalProtocolError`
         when the stream is not streaming or the provider has no such message."""
-        if self._state is not StreamState.STREAMING:
-            raise LocalProtocolError(
-                f"cannot send {type(command).__name__} while the stream is {self._state.value}"
-            )
+        self._check_sendable(command)
         kind = type(command)
         if kind is PlayAudio:
             assert isinstance(command, PlayAudio)

@@ -174,10 +174,7 @@ class VonageCodec(CodecState):
 
     def send(self, command: OutboundCommand) -> str | bytes | None:
         """Encode ``command``: audio as one binary frame, the rest as JSON text."""
-        if self._state is not StreamState.STREAMING:
-            raise LocalProtocolError(
-                f"cannot send {type(command).__name__} while the stream is {self._state.value}"
-            )
+        self._check_sendable(command)
         if type(command) is PlayAudio:
             fmt = self._format
             if command.audio_format is not None and command.audio_format != fmt:
