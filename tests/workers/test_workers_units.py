@@ -13,7 +13,7 @@ import pytest
 import trio
 
 from trio_plivo import ConfigurationError
-from trio_plivo.cli import build_parser
+from trio_plivo.cli import build_parser, main
 from trio_plivo.workers import (
     WORKER_ID_ENV,
     RestartPolicy,
@@ -181,8 +181,7 @@ def test_every_serve_option_reaches_the_workers(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(_run, "run_workers", fake_run_workers)
     argv = ["serve", "echo", "--port", "0", "--max-calls", "9", "--answer", "--path", "/media"]
-    args = build_parser().parse_args(argv)
-    args.workers = 2  # what add_workers_argument adds to the serve parser
+    args = build_parser().parse_args([*argv, "--workers", "2"])
     assert serve_args_with_workers(args) == 0
     assert seen["app"] == "echo"
     assert seen["workers"] == 2
@@ -194,3 +193,15 @@ def test_every_serve_option_reaches_the_workers(monkeypatch: pytest.MonkeyPatch)
     args.brand_new_option = "x"
     with pytest.raises(ConfigurationError, match="--workers does not support: brand_new_option"):
         serve_args_with_workers(args)
+
+
+def test_serve_with_workers_runs_the_supervisor(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, object]] = []
+
+    def fake_run_workers(app: str, **kwargs: object) -> int:
+        calls.append((app, kwargs["workers"]))
+        return 3
+
+    monkeypatch.setattr(_run, "run_workers", fake_run_workers)
+    assert main(["serve", "echo", "--port", "0", "--workers", "auto"]) == 3
+    assert calls == [("echo", "auto")]

@@ -15,6 +15,7 @@ from ..call import CallConfig
 from ..protocol import PROVIDERS, codec_factory_for
 from ..server import StreamServer
 from ..signatures import SignatureValidator
+from ..workers import add_workers_argument, serve_args_with_workers
 
 
 def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,6 +46,7 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="on SIGINT/SIGTERM, seconds active calls get to finish (default 10)",
     )
     _add_plivo_http_options(p)
+    add_workers_argument(p)
     p.set_defaults(run=_run_serve)
 
 
@@ -133,5 +135,7 @@ async def _shutdown_on_signal(server: StreamServer) -> None:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
+    if args.workers is not None:
+        return serve_args_with_workers(args)
     trio.run(_serve, args)
     return 0
