@@ -8,11 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from .._exceptions import ConfigurationError
-from ._connect import _add_connect
-from ._demo import _add_demo
-from ._loadtest import _add_loadtest
-from ._serve import _add_serve
-from ._simulate import _add_simulate
+from ._parser import add_commands
 
 __all__ = ["build_parser", "main"]
 
@@ -23,11 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     commands = parser.add_subparsers(dest="command", required=True)
-    _add_serve(commands)
-    _add_simulate(commands)
-    _add_demo(commands)
-    _add_connect(commands)
-    _add_loadtest(commands)
+    add_commands(commands)
     return parser
 
 

@@ -13,28 +13,6 @@ from ..testing import CallerAudio, CallReport, FakePlivo
 from ._simulate import _FORMATS, _print_report
 
 
-def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = commands.add_parser(
-        "demo",
-        help="run the echo server and one simulated call against it (no phone, no keys)",
-        description="Starts the echo app on a free loopback port, places one simulated Plivo "
-        "call with the bundled caller recording, presses 5 (a checkpoint) and later * (a "
-        "barge-in clear), and prints the call report.",
-    )
-    p.add_argument(
-        "app",
-        nargs="?",
-        choices=["echo", "agent"],
-        default="echo",
-        help="echo (default), or agent: the offline voice agent's menu, barged in on, "
-        "then a goodbye heard in full before it hangs up",
-    )
-    p.add_argument("--format", choices=sorted(_FORMATS), default="mulaw8k")
-    p.add_argument("--record", metavar="WAV", help="write what the caller heard to this file")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(run=_run_demo)
-
-
 async def _demo(args: argparse.Namespace) -> CallReport:
     server = StreamServer(load_app(args.app))
     if args.app == "agent":

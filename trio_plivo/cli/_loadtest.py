@@ -7,28 +7,6 @@ import json
 import sys
 
 from .._exceptions import ConfigurationError
-from ._options import add_simulated_provider
-
-
-def _add_loadtest(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = commands.add_parser(
-        "loadtest",
-        help="N concurrent simulated provider callers (Plivo by default) against a running server",
-        description="Open N simulated calls to URL, each streaming real-time audio in the "
-        "provider's default format and packet size (Plivo: µ-law 8 kHz 20 ms frames) and "
-        "pressing 5 once, mid-call (not KooKoo: it has no DTMF events), show progress on "
-        "stderr, then print echo latency, audible gaps, first-audio latency, checkpoint round "
-        "trips and errors.",
-    )
-    p.add_argument("url", metavar="URL")
-    add_simulated_provider(p)
-    p.add_argument("--calls", type=int, required=True, help="concurrent calls")
-    p.add_argument("--duration", type=float, default=5.0, help="measured seconds (default 5)")
-    p.add_argument("--ramp", type=float, default=1.0, help="seconds to open all calls (default 1)")
-    p.add_argument("--processes", type=int, default=1, help="generator processes (default 1)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--plot", metavar="PNG", help="write latency/gap distributions (matplotlib)")
-    p.set_defaults(run=_run_loadtest)
 
 
 def _run_loadtest(args: argparse.Namespace) -> int:
