@@ -55,11 +55,11 @@ def scripted_app(record: Record):
     """Greets (text + audio + mark), echoes audio, clears on ``*``, hangs up on ``0``."""
 
     async def app(call: Call) -> None:
-        record.providers.append(call.provider)
-        record.text_sent.append(await call.send_text("assistantMessage", "Hello there"))
-        await call.play(tone(100, call.media_format.sample_rate))
-        mark = await call.mark("greeting")
         try:
+            record.providers.append(call.provider)
+            record.text_sent.append(await call.send_text("assistantMessage", "Hello there"))
+            await call.play(tone(100, call.media_format.sample_rate))
+            mark = await call.mark("greeting")
             async with trio.open_nursery() as nursery:
 
                 async def keep_result() -> None:
@@ -77,10 +77,12 @@ def scripted_app(record: Record):
                     elif isinstance(event, Dtmf) and event.digit == "0":
                         await call.hangup()
         except* CallClosed:
-            pass  # the call ended while echoing: the caller hung up between two frames
-        record.malformed = call.statistics().malformed_messages
-        record.close_codes.append(call.close_code)
-        record.finished[len(record.close_codes) - 1].set()
+            pass  # the caller hung up while the app was still talking
+        finally:
+            # Always say the handler ended, however it ended, so a test never waits forever.
+            record.malformed = call.statistics().malformed_messages
+            record.close_codes.append(call.close_code)
+            record.finished[len(record.close_codes) - 1].set()
 
     return app
 
@@ -343,7 +345,7 @@ async def test_one_handler_serves_a_phone_call_and_a_browser_conversation() -> N
     record = Record()
     with trio.fail_after(30):
         async with talk_front(scripted_app(record)) as front:
-            report = await FakePlivo(duration=0.5, call_id="phone-call").run_url(
+            report = await FakePlivo(duration=2.0, call_id="phone-call").run_url(
                 f"ws://127.0.0.1:{front.port}/stream"
             )
             client = await BrowserClient.connect(front.port)
