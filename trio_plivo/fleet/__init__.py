@@ -1,14 +1,19 @@
-"""State shared by every process of a fleet, through one Redis.
+"""State shared by every process of a fleet, through one Redis: which process serves which
+call, commands routed to it, and the replay cache of signed webhooks.
 
 Talks to Redis (or Valkey, or anything speaking RESP2) with a small Trio client of its own over
 hiredis' sans-IO protocol parser: a connection pool, pipelines and ``MULTI``/``EXEC``
 transactions, pub/sub, timeouts, and a reconnect before the next command when the server closed
 a connection.
 
+* :class:`RedisCallDirectory`: register this process's calls, list the fleet's, find a call's
+  node by call id or stream id, send that node a command and get its reply.
 * :class:`RedisURL`: ``redis://[[user]:password@]host[:port][/db]`` (``rediss://`` for TLS),
   checked before anything connects and shown with the password masked.
 
-Errors are :class:`~trio_plivo.fleet.FleetError` and its subclasses, re-exported here.
+Errors are :class:`FleetError` and its subclasses (:class:`RedisError`, :class:`RedisTimeout`,
+:class:`NodeUnavailable`, :class:`CommandTimeout`, :class:`CommandFailed`), defined in
+trio_plivo._exceptions with the rest of the hierarchy and re-exported here.
 """
 
 from __future__ import annotations
@@ -21,14 +26,21 @@ from .._exceptions import (
     RedisError,
     RedisTimeout,
 )
+from ._directory import RedisCallDirectory, default_node_id
+from ._entries import CallEntry
+from ._routing import CommandHandler
 from ._url import RedisURL
 
 __all__ = [
+    "CallEntry",
     "CommandFailed",
+    "CommandHandler",
     "CommandTimeout",
     "FleetError",
     "NodeUnavailable",
+    "RedisCallDirectory",
     "RedisError",
     "RedisTimeout",
     "RedisURL",
+    "default_node_id",
 ]
