@@ -8,6 +8,8 @@ a connection.
 
 * :class:`RedisCallDirectory`: register this process's calls, list the fleet's, find a call's
   node by call id or stream id, send that node a command and get its reply.
+* :class:`RedisNonceCache` (fleet-wide) and :class:`LocalNonceCache` (one process), both
+  :class:`NonceCache`: ``await cache.seen_before(nonce)`` is ``True`` for a replay.
 * :class:`RedisURL`: ``redis://[[user]:password@]host[:port][/db]`` (``rediss://`` for TLS),
   checked before anything connects and shown with the password masked.
 
@@ -28,6 +30,7 @@ from .._exceptions import (
 )
 from ._directory import RedisCallDirectory, default_node_id
 from ._entries import CallEntry
+from ._nonces import LocalNonceCache, NonceCache, RedisNonceCache
 from ._routing import CommandHandler
 from ._url import RedisURL
 
@@ -37,9 +40,12 @@ __all__ = [
     "CommandHandler",
     "CommandTimeout",
     "FleetError",
+    "LocalNonceCache",
     "NodeUnavailable",
+    "NonceCache",
     "RedisCallDirectory",
     "RedisError",
+    "RedisNonceCache",
     "RedisTimeout",
     "RedisURL",
     "default_node_id",

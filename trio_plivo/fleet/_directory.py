@@ -187,8 +187,8 @@ class RedisCallDirectory:
 
         ``info`` must hold JSON values (:class:`~trio_plivo.ConfigurationError` otherwise).
         Registering a call id again replaces its entry. If Redis cannot be reached this raises
-        :class:`~trio_plivo.fleet.RedisError`, but the call stays registered here and the next refresh
-        publishes it: a caller may log the error and carry on with the call.
+        :class:`~trio_plivo.fleet.RedisError`, but the call stays registered here and the next
+        refresh publishes it: a caller may log the error and carry on with the call.
         """
         client, _ = self._connected()
         entry = CallEntry(call_id, stream_id, self.node_id, dict(info or {}), time.time())
@@ -335,10 +335,10 @@ class RedisCallDirectory:
     ) -> dict[str, object]:
         """Run ``command`` (JSON values) on ``node``'s handler and return its reply.
 
-        Raises :class:`~trio_plivo.fleet.NodeUnavailable` at once if no process serves that node,
-        :class:`~trio_plivo.fleet.CommandTimeout` if no reply came within ``timeout`` seconds (the
-        command may still run there), :class:`~trio_plivo.fleet.CommandFailed` if the handler failed,
-        :class:`~trio_plivo.fleet.RedisError` if Redis could not carry the request.
+        Raises :class:`~trio_plivo.fleet.NodeUnavailable` at once if no process serves that
+        node, :class:`~trio_plivo.fleet.CommandTimeout` if no reply came within ``timeout``
+        seconds (the command may still run there), :class:`~trio_plivo.fleet.CommandFailed` if
+        the handler failed, :class:`~trio_plivo.fleet.RedisError` if Redis could not carry it.
         """
         _, router = self._connected()
         return await router.send(node, command, timeout)
