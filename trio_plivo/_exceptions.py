@@ -9,7 +9,13 @@
     ├── CallClosed                   the call is over; carries the close code and reason
     │   └── ConnectionClosed         the transport underneath went away
     ├── PlivoAPIError                a REST request failed (status code, api_id, message)
-    └── ConfigurationError           a setting can never work (bad XML attribute, bad URL ...)
+    ├── ConfigurationError           a setting can never work (bad XML attribute, bad URL ...)
+    └── FleetError                   the state shared by the fleet's processes (trio_plivo.fleet)
+        ├── RedisError               Redis unreachable, login refused, or an error reply
+        │   └── RedisTimeout         connecting or a reply took longer than allowed
+        ├── NodeUnavailable          no process listens for commands under that node id
+        ├── CommandTimeout           the node got a command but sent no reply in time
+        └── CommandFailed            the node's command handler failed; carries its message
 
 Every exception the library raises on purpose is one of these, so ``except TrioPlivoError``
 separates "the library said no" from bugs. cattrs' ``ExceptionGroup`` based validation errors
@@ -21,10 +27,16 @@ from __future__ import annotations
 __all__ = [
     "CallClosed",
     "ConfigurationError",
+    "CommandFailed",
+    "CommandTimeout",
     "ConnectionClosed",
+    "FleetError",
     "LocalProtocolError",
+    "NodeUnavailable",
     "PlivoAPIError",
     "ProtocolError",
+    "RedisError",
+    "RedisTimeout",
     "RemoteProtocolError",
     "TrioPlivoError",
 ]
@@ -100,3 +112,51 @@ class PlivoAPIError(TrioPlivoError):
 
 class ConfigurationError(TrioPlivoError, ValueError):
     """A configuration value that can never work (checked before anything runs)."""
+
+
+class FleetError(TrioPlivoError):
+    """The state the fleet's processes share (call directory, command routing, replay cache)
+    could not do what was asked. See the subclasses for whose fault it was."""
+
+
+class RedisError(FleetError):
+    """Redis is unreachable, refused the login, or answered a command with an error.
+
+    The message names the server as ``redis://host:port/db`` and never carries the password.
+    """
+
+
+class RedisTimeout(RedisError, TimeoutError):
+    """Connecting to Redis, or a reply from it, took longer than the configured timeout."""
+
+
+class NodeUnavailable(FleetError):
+    """A command was sent to a node that no process is serving commands for (the process is gone,
+    or has not started :meth:`~trio_plivo.fleet.RedisCallDirectory.serve_commands`)."""
+
+    def __init__(self, node: str) -> None:
+        super().__init__(f"no process is serving commands for node {node!r}")
+        self.node = node
+
+
+class CommandTimeout(FleetError, TimeoutError):
+    """The node received the command but sent no reply within ``timeout`` seconds.
+
+    The command may still run there: a control API answers 504, not "not done".
+    """
+
+    def __init__(self, node: str, timeout: float) -> None:
+        super().__init__(f"node {node!r} sent no reply within {timeout:g} s")
+        self.node = node
+        self.timeout = timeout
+
+
+class CommandFailed(FleetError):
+    """The node's command handler raised; ``message`` is what the node chose to tell (a
+    trio-plivo error's message, or a generic one for an unexpected exception, whose traceback
+    is logged on that node only)."""
+
+    def __init__(self, node: str, message: str) -> None:
+        super().__init__(f"node {node!r}: {message}")
+        self.node = node
+        self.message = message
