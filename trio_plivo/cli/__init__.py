@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from .. import __version__
 from .._exceptions import ConfigurationError
 from ._parser import add_commands
 
@@ -17,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trio-plivo", description="Trio-native phone-call audio streams."
     )
+    parser.add_argument("--version", action="version", version=f"trio-plivo {__version__}")
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     commands = parser.add_subparsers(dest="command", required=True)
     add_commands(commands)

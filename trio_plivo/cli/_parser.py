@@ -16,7 +16,18 @@ from ._loadtest import _run_loadtest
 from ._serve import _run_serve
 from ._simulate import _FORMATS, _run_simulate
 
-__all__ = ["add_commands"]
+__all__ = ["add_commands", "port_number"]
+
+
+def port_number(text: str) -> int:
+    """A TCP port, 0-65535 (the kernel would otherwise wrap 99999 to 34463)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port must be a number, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0-65535 (0 picks a free port), got {port}")
+    return port
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,11 +54,14 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "serve",
         help="run a stream server for an app",
         description="Serve APP on ws://HOST:PORT/PATH. APP is a built-in app "
-        f"({', '.join(sorted(BUILTIN_APPS))}) or package.module:function.",
+        f"({', '.join(sorted(BUILTIN_APPS))}) or package.module:function (an async function "
+        "taking the call, or a CallHooks); the current directory is searched first.",
     )
     p.add_argument("app", metavar="APP")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    p.add_argument(
+        "--port", type=port_number, default=8000, help="0-65535; 0 picks a free port (default 8000)"
+    )
     p.add_argument("--path", default="/stream")
     p.add_argument("--lead-ms", type=float, default=100.0, help="playback lead (default 100)")
     p.add_argument("--max-calls", type=int, default=None, help="refuse calls beyond this (503)")
