@@ -138,7 +138,9 @@ class Call:
 
     @property
     def extra_headers(self) -> Mapping[str, str]:
-        return self._start.extra_headers if self._start else {}
+        """Per-call parameters, any provider: extra headers, or Twilio-style custom parameters."""
+        start = self._start
+        return {**start.custom_parameters, **start.extra_headers} if start else {}
 
     @property
     def provider(self) -> str:
