@@ -190,19 +190,33 @@ class StreamServer:
     async def handle_stream(self, stream: trio.abc.Stream) -> None:
         """Serve one accepted connection: handshake (or a plain HTTP answer), then the call.
         Never raises except for cancellation."""
+        admitted = False
+
+        def route(request: HandshakeRequest) -> HTTPResponse | None:
+            # The call's slot is taken here, before the 101 is written, so connections that
+            # arrive together can never all pass max_calls (the handshakes interleave).
+            nonlocal admitted
+            answer = self._route(request)
+            if answer is None:
+                admitted = True
+                self._admit()
+            return answer
+
         try:
             ws = await accept_websocket(
                 stream,
-                route=self._route,
+                route=route,
                 max_message_size=self.max_message_size,
                 handshake_timeout=self.handshake_timeout,
                 close_timeout=self.close_timeout,
             )
             if ws is not None:
-                await self.handle_transport(ws)
+                await self._run_call(ws, None)
         except Exception:
             logger.exception("connection failed")
         finally:
+            if admitted:
+                self._release()
             await trio.aclose_forcefully(stream)
 
     async def handle_transport(
@@ -210,20 +224,29 @@ class StreamServer:
     ) -> None:
         """Run the handler on one already-upgraded connection (with ``codec``, default one
         from :attr:`codec_factory`). Never raises except for cancellation."""
-        self._active += 1
-        self._total += 1
+        self._admit()
         try:
-            await serve_call(
-                transport,
-                self.handler,
-                codec=self.codec_factory() if codec is None else codec,
-                config=self.config,
-                handler_grace=self.handler_grace,
-            )
+            await self._run_call(transport, codec)
         finally:
-            self._active -= 1
-            if self._active == 0:
-                self._idle.set()
+            self._release()
+
+    def _admit(self) -> None:
+        self._active += 1
+
+    def _release(self) -> None:
+        self._active -= 1
+        if self._active == 0:
+            self._idle.set()
+
+    async def _run_call(self, transport: MessageTransport, codec: ProviderCodec | None) -> None:
+        self._total += 1
+        await serve_call(
+            transport,
+            self.handler,
+            codec=self.codec_factory() if codec is None else codec,
+            config=self.config,
+            handler_grace=self.handler_grace,
+        )
 
     def _route(self, request: HandshakeRequest) -> HTTPResponse | None:
         for route in self.http_routes:

@@ -248,3 +248,27 @@ async def test_call_over_an_existing_trio_websocket_server() -> None:
             await echo_round_trip(ws)
             await ws.aclose()
             nursery.cancel_scope.cancel()
+
+
+async def test_max_calls_holds_when_calls_arrive_together() -> None:
+    """Issue #15 defect 2: the slot is reserved when the upgrade is routed, before the 101 is
+    written, so 20 clients connecting at the same moment against max_calls=10 get exactly 10
+    upgrades and 10 refusals, however the handshakes interleave."""
+    upgraded: list[object] = []
+    refused: list[int] = []
+
+    async def dial(server: StreamServer) -> None:
+        try:
+            upgraded.append(await connect_websocket(url(server)))
+        except WebSocketHandshakeError as exc:
+            refused.append(exc.status_code)
+
+    with trio.fail_after(10):
+        async with running(StreamServer(echo, max_calls=10)) as server:
+            async with trio.open_nursery() as nursery:
+                for _ in range(20):
+                    nursery.start_soon(dial, server)
+            assert (len(upgraded), refused) == (10, [503] * 10)
+            assert server.active_calls == 10
+            for ws in upgraded:
+                await ws.aclose()  # type: ignore[attr-defined]
