@@ -44,10 +44,9 @@ class _Metronome:
 
     def arm(self, deadline: float, entry: _Entry) -> None:
         heap = self._heap
-        if heap and deadline >= heap[0][0]:
-            heapq.heappush(heap, (deadline, next(self._order), entry))
-            return
         heapq.heappush(heap, (deadline, next(self._order), entry))
+        if heap[0][2] is not entry:
+            return
         # A new earliest alarm: the metronome must wake sooner than it planned.
         if self._parked is not None:
             task, self._parked = self._parked, None
