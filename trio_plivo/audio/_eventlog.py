@@ -14,12 +14,12 @@ import enum
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Final
 
 import orjson
 
 from .._exceptions import ConfigurationError
+from ._closing import ClosedOnExit
 
 __all__ = ["JsonlEventLog"]
 
@@ -56,7 +56,7 @@ def _json_default(value: object) -> object:
     return str(value)  # a log line beats an exception in the middle of a call
 
 
-class JsonlEventLog:
+class JsonlEventLog(ClosedOnExit):
     """Append call events as JSON lines to ``directory/events-YYYY-MM-DD.jsonl`` (UTC days).
 
     Audio payloads are large and sensitive, so fields named ``payload`` and bytes values are
@@ -110,14 +110,3 @@ class JsonlEventLog:
         if self._file is not None:
             self._file.close()
             self._file = None
-
-    def __enter__(self) -> JsonlEventLog:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

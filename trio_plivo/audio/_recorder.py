@@ -19,12 +19,12 @@ header every second of audio, so a crash loses at most about ``holdback`` + 1 s.
 from __future__ import annotations
 
 import os
-from types import TracebackType
 from typing import Final
 
 import numpy as np
 
 from .._exceptions import ConfigurationError
+from ._closing import ClosedOnExit
 from ._pcm import pcm16_from_bytes
 from ._resample import Quality, Resampler
 from ._types import BytesLike, Int16Array
@@ -59,7 +59,7 @@ class _Track:
         return self.resampler.flush()
 
 
-class StereoRecorder:
+class StereoRecorder(ClosedOnExit):
     """Record a call to a stereo PCM16 WAV file: left = caller (inbound), right = app (outbound).
 
     ``start`` is the time, on the clock used for every ``at`` argument, of the file's first
@@ -210,14 +210,3 @@ class StereoRecorder:
             self._commit(final=True)
         finally:
             self._writer.close()
-
-    def __enter__(self) -> StereoRecorder:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -13,13 +13,13 @@ import struct
 import wave
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Final, TypeAlias
 
 import attrs
 import numpy as np
 
 from .._exceptions import ConfigurationError
+from ._closing import ClosedOnExit
 from ._g711 import decode_alaw, decode_mulaw
 from ._pcm import downmix
 from ._types import BytesLike, Int16Array
@@ -187,7 +187,7 @@ def write_wav(
         writer.writeframes(pcm)
 
 
-class WavWriter:
+class WavWriter(ClosedOnExit):
     """Write a PCM16 WAV file incrementally, keeping its header valid as it grows.
 
     A WAV header stores the data size, so a file whose writer dies before closing normally
@@ -279,17 +279,6 @@ class WavWriter:
         # wave's own finaliser then finds nothing left to do on our closed file).
         if getattr(self, "_file", None) is not None:
             self.close()
-
-    def __enter__(self) -> WavWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._file is None else f"{self.duration:.2f} s"

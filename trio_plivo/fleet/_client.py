@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from types import TracebackType
-from typing import Self
 
 import hiredis
 import trio
@@ -25,7 +23,7 @@ from ._url import RedisURL
 __all__ = ["RedisClient", "open_redis"]
 
 
-class RedisClient:
+class RedisClient(trio.abc.AsyncResource):
     """Commands to one Redis over at most ``max_connections`` connections.
 
     ``connect_timeout`` bounds connecting and logging in; ``read_timeout`` bounds waiting for a
@@ -57,17 +55,6 @@ class RedisClient:
 
     def __repr__(self) -> str:
         return f"<RedisClient {self.url.redacted()}>"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     @property
     def closed(self) -> bool:

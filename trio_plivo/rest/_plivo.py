@@ -24,7 +24,6 @@ import os
 import random
 import re
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Final, final
 from urllib.parse import quote
 
@@ -63,7 +62,7 @@ def _identifier(value: object, what: str) -> str:
 
 
 @final
-class PlivoRestClient:
+class PlivoRestClient(trio.abc.AsyncResource):
     """Async client for Plivo's voice REST API (streams, hang-up, DTMF).
 
     Credentials default to the ``PLIVO_AUTH_ID`` and ``PLIVO_AUTH_TOKEN`` environment
@@ -120,17 +119,6 @@ class PlivoRestClient:
     def auth_id(self) -> str:
         """The account (or subaccount) id requests are made for."""
         return self._auth_id
-
-    async def __aenter__(self) -> PlivoRestClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close the connection pool. Idempotent."""

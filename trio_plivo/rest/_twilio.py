@@ -15,10 +15,10 @@ token lives only in httpx's auth object: never in a ``repr``, a log line or an e
 from __future__ import annotations
 
 import re
-from types import TracebackType
 from typing import Final, final
 
 import httpx
+import trio
 
 from .._exceptions import ConfigurationError, TrioPlivoError
 
@@ -44,7 +44,7 @@ def _sid(value: object, what: str) -> str:
 
 
 @final
-class TwilioRestClient:
+class TwilioRestClient(trio.abc.AsyncResource):
     """The Twilio REST calls a streaming app needs (today: hang up). Use as an async
     context manager, or call :meth:`aclose`. ``transport`` is for tests
     (``httpx.MockTransport``)."""
@@ -94,14 +94,3 @@ class TwilioRestClient:
 
     async def aclose(self) -> None:
         await self._client.aclose()
-
-    async def __aenter__(self) -> TwilioRestClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

@@ -24,17 +24,30 @@ __all__ = ["OpenAILLM"]
 OPENAI_BASE_URL: Final = "https://api.openai.com/v1"
 
 
-def openai_credentials(
-    api_key: str | None, base_url: str, provider: str
-) -> tuple[str | None, dict[str, str]]:
-    """The key and auth headers for an OpenAI-compatible server. A local server needs no key;
-    OpenAI itself does (checked now, not mid-call)."""
-    key = (
-        api_key_from(api_key, "OPENAI_API_KEY", provider)
-        if base_url.rstrip("/") == OPENAI_BASE_URL
-        else api_key
-    )
-    return key, ({"Authorization": f"Bearer {key}"} if key else {})
+class OpenAICompatible(HttpService):
+    """Base of the services that talk to OpenAI's API or a server that copies it.
+
+    A local server needs no key; OpenAI itself does (checked when the service is made, not
+    mid-call). The key goes only into the ``Authorization`` header.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        base_url: str,
+        timeout: float,
+        transport: httpx.AsyncBaseTransport | None,
+    ) -> None:
+        key = (
+            api_key_from(api_key, "OPENAI_API_KEY", self.name)
+            if base_url.rstrip("/") == OPENAI_BASE_URL
+            else api_key
+        )
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        super().__init__(
+            base_url=base_url, headers=headers, secret=key, timeout=timeout, transport=transport
+        )
 
 
 END_CALL_TOOL: Final[dict[str, Any]] = {
@@ -80,7 +93,7 @@ async def _sse_lines(response: httpx.Response) -> AsyncIterator[str]:
         yield pending.rstrip("\r")
 
 
-class OpenAILLM(HttpService):
+class OpenAILLM(OpenAICompatible):
     """Chat completions with ``stream: true`` (the key from ``OPENAI_API_KEY``)."""
 
     name = "openai-llm"
@@ -98,10 +111,7 @@ class OpenAILLM(HttpService):
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        key, headers = openai_credentials(api_key, base_url, self.name)
-        super().__init__(
-            base_url=base_url, headers=headers, secret=key, timeout=timeout, transport=transport
-        )
+        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout, transport=transport)
         self.model = model
         self._options: dict[str, Any] = dict(extra_body or {})
         if temperature is not None:

@@ -9,13 +9,13 @@ from contextlib import asynccontextmanager
 import httpx
 
 from ...audio import write_wav
-from ._http import MAPPED, HttpService, raise_for_status
-from .openai_llm import OPENAI_BASE_URL, openai_credentials
+from ._http import MAPPED, raise_for_status
+from .openai_llm import OPENAI_BASE_URL, OpenAICompatible
 
 __all__ = ["OpenAISTT"]
 
 
-class OpenAISTT(HttpService):
+class OpenAISTT(OpenAICompatible):
     """Transcribes each utterance once the caller has finished it (REST, not streaming:
     the request goes out at the end of the turn, so its whole latency is on the turn)."""
 
@@ -33,10 +33,7 @@ class OpenAISTT(HttpService):
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        key, headers = openai_credentials(api_key, base_url, self.name)
-        super().__init__(
-            base_url=base_url, headers=headers, secret=key, timeout=timeout, transport=transport
-        )
+        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout, transport=transport)
         self.model = model
         self.language = language
         self.prompt = prompt

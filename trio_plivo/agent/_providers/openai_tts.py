@@ -8,12 +8,12 @@ from typing import Any
 import httpx
 
 from ._tts_http import StreamingHttpTTS
-from .openai_llm import OPENAI_BASE_URL, openai_credentials
+from .openai_llm import OPENAI_BASE_URL, OpenAICompatible
 
 __all__ = ["OpenAITTS"]
 
 
-class OpenAITTS(StreamingHttpTTS):
+class OpenAITTS(OpenAICompatible, StreamingHttpTTS):
     """Streams raw 24 kHz PCM16 as it is generated (the key from ``OPENAI_API_KEY``)."""
 
     name = "openai-tts"
@@ -31,10 +31,7 @@ class OpenAITTS(StreamingHttpTTS):
         timeout: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        key, headers = openai_credentials(api_key, base_url, self.name)
-        super().__init__(
-            base_url=base_url, headers=headers, secret=key, timeout=timeout, transport=transport
-        )
+        super().__init__(api_key=api_key, base_url=base_url, timeout=timeout, transport=transport)
         self.model = model
         self.voice = voice
         self.instructions = instructions
