@@ -257,3 +257,67 @@ def test_headers_multimap() -> None:
     assert list(headers) == [("A", "1"), ("b", "2"), ("a", "3")]
     assert len(headers) == 3
     assert headers == Headers([("A", "1"), ("b", "2"), ("a", "3")])
+
+
+async def read_exactly(stream: trio.abc.ReceiveStream, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = await stream.receive_some(size - len(data))
+        assert chunk, f"stream ended after {data!r}"
+        data += chunk
+    return data
+
+
+async def read_head(stream: trio.abc.ReceiveStream) -> bytes:
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        head += await read_exactly(stream, 1)
+    return head
+
+
+async def test_a_ping_sent_with_the_request_is_answered_after_the_101_at_once() -> None:
+    # The server must neither write the pong ahead of its 101 nor keep it until the client
+    # sends something else: here the server task never reads after the handshake.
+    with trio.fail_after(5):
+        client, server = trio.testing.memory_stream_pair()
+        ping = Frame(Opcode.PING, b"are-you-there").serialize(mask=True, extensions=[])
+        await client.send_all(UPGRADE + ping)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(serve_one, server, [])
+            head = await read_head(client)
+            assert status_of(head) == 101
+            pong = Frame(Opcode.PONG, b"are-you-there").serialize(mask=False, extensions=[])
+            assert await read_exactly(client, len(pong)) == pong
+
+
+async def test_a_ping_right_behind_the_101_is_answered_before_the_client_reads() -> None:
+    with trio.fail_after(5):
+        client, server = trio.testing.memory_stream_pair()
+
+        async def server_that_pings_at_once() -> None:
+            request = await read_head(server)
+            key = next(
+                line.split(b":", 1)[1].strip()
+                for line in request.split(b"\r\n")
+                if line.lower().startswith(b"sec-websocket-key:")
+            )
+            accept = base64.b64encode(
+                hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()
+            )
+            answer = (
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+            )
+            ping = Frame(Opcode.PING, b"hello").serialize(mask=False, extensions=[])
+            await server.send_all(answer + ping)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(server_that_pings_at_once)
+            ws = await connect_websocket_stream(client, "h", "/")
+        # The client has not read since the handshake; its pong is on the wire already.
+        pong = await read_exactly(server, 2 + 4 + len(b"hello"))  # masked: header, key, data
+        assert pong[0] == 0x8A  # FIN + PONG
+        assert pong[1] == 0x80 | len(b"hello")
+        mask, data = pong[2:6], pong[6:]
+        assert bytes(b ^ mask[i % 4] for i, b in enumerate(data)) == b"hello"
+        await trio.aclose_forcefully(ws._stream)

@@ -8,14 +8,13 @@ from collections.abc import Mapping, Sequence
 import trio
 from websockets.client import ClientProtocol
 from websockets.exceptions import InvalidStatus, InvalidURI
-from websockets.frames import Frame
 from websockets.http11 import Response
 from websockets.uri import WebSocketURI, parse_uri
 
 from .._exceptions import ConfigurationError
 from ._connection import WebSocket
+from ._handshake_read import read_handshake
 from ._headers import Headers
-from ._socketio import READ_SIZE
 from ._types import WebSocketHandshakeError
 
 __all__ = ["connect_websocket", "connect_websocket_stream"]
@@ -123,35 +122,25 @@ async def _handshake(
     try:
         with trio.move_on_at(deadline):
             await stream.send_all(b"".join(protocol.data_to_send()))
-            response, early = await _read_response(stream, protocol)
+            read = await read_handshake(
+                stream, protocol, Response, gave_up=lambda: protocol.handshake_exc is not None
+            )
+            response = read.message
             if protocol.handshake_exc is not None or response is None:
                 raise _handshake_error(protocol.handshake_exc, response)
+            # Answers to frames that came right behind the 101 (a pong) go out now, not on
+            # the next read: a peer waiting for its pong may send nothing until it has it.
+            await stream.send_all(b"".join(read.early_answers))
             ok = True
-            return WebSocket(stream, protocol, close_timeout=close_timeout, early_events=early)
+            return WebSocket(
+                stream, protocol, close_timeout=close_timeout, early_events=read.early_frames
+            )
         raise WebSocketHandshakeError("timed out waiting for the WebSocket handshake")
     except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
         raise WebSocketHandshakeError("connection lost during the WebSocket handshake") from exc
     finally:
         if not ok:
             await trio.aclose_forcefully(stream)
-
-
-async def _read_response(
-    stream: trio.abc.Stream, protocol: ClientProtocol
-) -> tuple[Response | None, list[Frame]]:
-    while True:
-        data = await stream.receive_some(READ_SIZE)
-        if data:
-            protocol.receive_data(data)
-        else:
-            protocol.receive_eof()
-        events = protocol.events_received()
-        if events:
-            first = events[0]
-            assert isinstance(first, Response)
-            return first, [e for e in events[1:] if isinstance(e, Frame)]
-        if not data or protocol.handshake_exc is not None:
-            return None, []
 
 
 def _handshake_error(exc: Exception | None, response: Response | None) -> WebSocketHandshakeError:

@@ -9,13 +9,12 @@ from collections.abc import Callable
 
 import trio
 from websockets.datastructures import Headers as WSHeaders
-from websockets.frames import Frame
 from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
 
 from ._connection import WebSocket
+from ._handshake_read import read_handshake
 from ._headers import Headers
-from ._socketio import READ_SIZE
 from ._types import HandshakeRequest, HTTPResponse
 
 __all__ = ["accept_websocket"]
@@ -49,7 +48,8 @@ async def accept_websocket(
     accepted = False
     try:
         with trio.move_on_after(handshake_timeout):
-            request, early = await _read_request(stream, protocol)
+            read = await read_handshake(stream, protocol, Request, gave_up=protocol.close_expected)
+            request = read.message
             if request is None:
                 if protocol.handshake_exc is not None:
                     # websockets just drops a client that sent something that is not an
@@ -72,44 +72,24 @@ async def accept_websocket(
                     raise
             response = _http_response(answer) if answer is not None else protocol.accept(request)
             protocol.send_response(response)
-            await _send_bytes(stream, protocol.data_to_send())
             if response.status_code != 101:
+                await _send_bytes(stream, protocol.data_to_send())
                 return None
+            # Answers to frames that came with the request (a pong) follow the 101, never
+            # precede it, and go out now rather than on the next read.
+            await _send_bytes(stream, [*protocol.data_to_send(), *read.early_answers])
             accepted = True
             return WebSocket(
                 stream,
                 protocol,
                 request=handshake,
                 close_timeout=close_timeout,
-                early_events=early,
+                early_events=read.early_frames,
             )
         return None  # handshake timed out
     finally:
         if not accepted:
             await trio.aclose_forcefully(stream)
-
-
-async def _read_request(
-    stream: trio.abc.Stream, protocol: ServerProtocol
-) -> tuple[Request | None, list[Frame]]:
-    """Feed the stream to ``protocol`` until it has parsed a request; ``(None, [])`` when the
-    client sent something that is not an HTTP request or went away."""
-    while True:
-        try:
-            data = await stream.receive_some(READ_SIZE)
-        except trio.BrokenResourceError:
-            data = b""
-        if data:
-            protocol.receive_data(data)
-        else:
-            protocol.receive_eof()
-        events = protocol.events_received()
-        if events:
-            first = events[0]
-            assert isinstance(first, Request)
-            return first, [e for e in events[1:] if isinstance(e, Frame)]
-        if not data or protocol.close_expected():
-            return None, []
 
 
 def _plain_response(status: int, body: bytes) -> Response:
