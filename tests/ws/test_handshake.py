@@ -50,6 +50,19 @@ async def serve_one(
     results.append(await accept_websocket(stream, **kwargs))  # type: ignore[arg-type]
 
 
+async def plain_answer(request: bytes, **kwargs: object) -> bytes:
+    """Send ``request`` to a server, read its whole answer; the server must not upgrade."""
+    with trio.fail_after(5):
+        client, server = trio.testing.memory_stream_pair()
+        results: list[WebSocket | None] = []
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(lambda: serve_one(server, results, **kwargs))
+            await client.send_all(request)
+            answer = await read_until_eof(client)
+    assert results == [None]
+    return answer
+
+
 async def test_accept_exposes_request_and_answers_101(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
@@ -89,70 +102,39 @@ async def test_accept_exposes_request_and_answers_101(
     ("status", "body"), [(404, b"no such stream"), (403, b"bad signature"), (200, b"ok")]
 )
 async def test_route_answers_before_upgrade(status: int, body: bytes) -> None:
-    with trio.fail_after(5):
-        client, server = trio.testing.memory_stream_pair()
-        results: list[WebSocket | None] = []
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(
-                lambda: serve_one(server, results, route=lambda r: HTTPResponse(status, body))
-            )
-            await client.send_all(UPGRADE)
-            answer = await read_until_eof(client)
-        assert results == [None]
-        assert status_of(answer) == status
-        head, _, got_body = answer.partition(b"\r\n\r\n")
-        assert got_body == body
-        assert f"Content-Length: {len(body)}".encode() in head
-        assert b"Content-Type: text/plain; charset=utf-8" in head
+    answer = await plain_answer(UPGRADE, route=lambda r: HTTPResponse(status, body))
+    assert status_of(answer) == status
+    head, _, got_body = answer.partition(b"\r\n\r\n")
+    assert got_body == body
+    assert f"Content-Length: {len(body)}".encode() in head
+    assert b"Content-Type: text/plain; charset=utf-8" in head
 
 
 async def test_route_answers_plain_http_health_check() -> None:
-    with trio.fail_after(5):
-        client, server = trio.testing.memory_stream_pair()
-        results: list[WebSocket | None] = []
+    def route(request: HandshakeRequest) -> HTTPResponse | None:
+        if request.path == "/health":
+            return HTTPResponse(
+                200, b'{"ok":true}', (("X-Extra", "1"),), content_type="application/json"
+            )
+        return HTTPResponse(404)
 
-        def route(request: HandshakeRequest) -> HTTPResponse | None:
-            if request.path == "/health":
-                return HTTPResponse(
-                    200, b'{"ok":true}', (("X-Extra", "1"),), content_type="application/json"
-                )
-            return HTTPResponse(404)
-
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(lambda: serve_one(server, results, route=route))
-            await client.send_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-            answer = await read_until_eof(client)
-        assert results == [None]
-        assert status_of(answer) == 200
-        assert b"X-Extra: 1" in answer
-        assert b"Content-Type: application/json" in answer
-        assert answer.endswith(b'\r\n\r\n{"ok":true}')
+    answer = await plain_answer(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n", route=route)
+    assert status_of(answer) == 200
+    assert b"X-Extra: 1" in answer
+    assert b"Content-Type: application/json" in answer
+    assert answer.endswith(b'\r\n\r\n{"ok":true}')
 
 
 async def test_plain_http_without_route_is_refused() -> None:
-    with trio.fail_after(5):
-        client, server = trio.testing.memory_stream_pair()
-        results: list[WebSocket | None] = []
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(lambda: serve_one(server, results))
-            await client.send_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-            answer = await read_until_eof(client)
-        assert results == [None]
-        # A well-formed HTTP request that is not an upgrade: 426 Upgrade Required.
-        assert status_of(answer) == 426
-        assert b"Upgrade: websocket" in answer
+    answer = await plain_answer(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    # A well-formed HTTP request that is not an upgrade: 426 Upgrade Required.
+    assert status_of(answer) == 426
+    assert b"Upgrade: websocket" in answer
 
 
 async def test_garbage_gets_400() -> None:
-    with trio.fail_after(5):
-        client, server = trio.testing.memory_stream_pair()
-        results: list[WebSocket | None] = []
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(lambda: serve_one(server, results))
-            await client.send_all(b"HELLO THERE\r\n\r\n")
-            answer = await read_until_eof(client)
-        assert results == [None]
-        assert status_of(answer) == 400
+    answer = await plain_answer(b"HELLO THERE\r\n\r\n")
+    assert status_of(answer) == 400
 
 
 async def test_route_exception_answers_500_and_propagates() -> None:

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from ._offline import (
-    EspeakTTS,
-    PocketsphinxSTT,
-    PromptTTS,
-    RuleDialogue,
-    espeak_available,
-    menu_grammar,
-    pocketsphinx_available,
-)
+from ._offline.espeak_tts import EspeakTTS, espeak_available
+from ._offline.pocketsphinx_stt import PocketsphinxSTT, menu_grammar, pocketsphinx_available
+from ._offline.prompts import PromptTTS
+from ._offline.rules import RuleDialogue
 
 __all__ = [
     "EspeakTTS",

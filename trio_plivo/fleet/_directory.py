@@ -8,9 +8,8 @@ import os
 import socket
 import time
 from collections.abc import AsyncIterator, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from types import TracebackType
-from typing import NoReturn, Self
+from contextlib import asynccontextmanager
+from typing import NoReturn
 
 import attrs
 import trio
@@ -18,9 +17,10 @@ import trio
 from .._exceptions import ConfigurationError, RedisError
 from ._client import RedisClient, open_redis
 from ._connection import CommandArg
+from ._entered_once import EnteredOnce
 from ._entries import CallEntry, decode_entry, encode_entry
 from ._keys import FleetKeys
-from ._routing import CommandHandler, CommandRouter, single_error
+from ._routing import CommandHandler, CommandRouter
 from ._url import RedisURL
 
 __all__ = ["RedisCallDirectory", "default_node_id"]
@@ -44,7 +44,7 @@ class _Local:
     payload: str
 
 
-class RedisCallDirectory:
+class RedisCallDirectory(EnteredOnce):
     """The fleet's shared directory of live calls, and the way to reach the node serving one.
 
     Each process (a *node*) holds one directory, under a ``node_id`` unique in the fleet (see
@@ -100,7 +100,6 @@ class RedisCallDirectory:
         # Writes reach Redis in the order they were made here, so a refresh never resurrects an
         # entry unregistered while it was in flight, nor drops one registered meanwhile.
         self._write_lock = trio.Lock()
-        self._lifetime: AbstractAsyncContextManager[None] | None = None
         self._client: RedisClient | None = None
         self._router: CommandRouter | None = None
 
@@ -109,32 +108,8 @@ class RedisCallDirectory:
 
     # -- lifetime ------------------------------------------------------------------------------
 
-    async def __aenter__(self) -> Self:
-        if self._lifetime is not None:
-            raise RuntimeError("a RedisCallDirectory can be entered only once")
-        self._lifetime = self._run()
-        failure: BaseException | None = None
-        try:
-            await self._lifetime.__aenter__()
-        except BaseExceptionGroup as group:
-            # The reply subscription failed while starting, inside the nursery: one error.
-            if (failure := single_error(group)) is None:
-                raise
-        if failure is not None:
-            raise failure
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool | None:
-        assert self._lifetime is not None
-        return await self._lifetime.__aexit__(exc_type, exc, tb)
-
     @asynccontextmanager
-    async def _run(self) -> AsyncIterator[None]:
+    async def _open(self) -> AsyncIterator[None]:
         connect_timeout, read_timeout = self._timeouts
         body_error: Exception | None = None
         async with open_redis(

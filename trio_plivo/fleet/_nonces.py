@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
-from types import TracebackType
-from typing import Protocol, Self
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Protocol
 
 import trio
 
 from .._exceptions import ConfigurationError
 from ._client import RedisClient, open_redis
+from ._entered_once import EnteredOnce
 from ._keys import FleetKeys, nonce_digest
 from ._url import RedisURL
 
@@ -83,7 +83,7 @@ class LocalNonceCache:
         return False
 
 
-class RedisNonceCache:
+class RedisNonceCache(EnteredOnce):
     """The nonces the whole fleet saw in the last ``window_s`` seconds, in Redis.
 
     One atomic ``SET key 1 NX PX window`` per nonce: of two workers receiving the same request
@@ -108,35 +108,26 @@ class RedisNonceCache:
         self._keys = FleetKeys(namespace)
         self.window_s = window_s
         self._options = (connect_timeout, read_timeout, max_connections)
-        self._lifetime: AbstractAsyncContextManager[RedisClient] | None = None
         self._client: RedisClient | None = None
 
     def __repr__(self) -> str:
         return f"<RedisNonceCache window={self.window_s:g}s redis={self._url.redacted()!r}>"
 
-    async def __aenter__(self) -> Self:
-        if self._lifetime is not None:
-            raise RuntimeError("a RedisNonceCache can be entered only once")
+    @asynccontextmanager
+    async def _open(self) -> AsyncIterator[None]:
         connect_timeout, read_timeout, max_connections = self._options
-        self._lifetime = open_redis(
+        async with open_redis(
             self._url,
             client_name="trio-plivo:nonces",
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             max_connections=max_connections,
-        )
-        self._client = await self._lifetime.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> bool | None:
-        assert self._lifetime is not None
-        self._client = None
-        return await self._lifetime.__aexit__(exc_type, exc, tb)
+        ) as client:
+            self._client = client
+            try:
+                yield
+            finally:
+                self._client = None
 
     async def seen_before(self, nonce: str) -> bool:
         """Record ``nonce`` fleet-wide; ``True`` if any node saw it within the window."""

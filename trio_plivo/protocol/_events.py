@@ -18,31 +18,7 @@ import attrs
 from .._exceptions import LocalProtocolError
 from .._format import AudioFormat
 
-__all__ = [
-    "CONVERSATION_KINDS",
-    "ClearAudio",
-    "ClearedAudio",
-    "ConversationKind",
-    "ConversationText",
-    "Dtmf",
-    "Hangup",
-    "InboundEvent",
-    "Checkpoint",
-    "Media",
-    "MuteStream",
-    "OutboundCommand",
-    "PlayAudio",
-    "PlayFailed",
-    "PlayedStream",
-    "SendDtmf",
-    "SpeechStarted",
-    "SpeechStopped",
-    "Start",
-    "Stop",
-    "StreamError",
-    "UnknownEvent",
-    "UnmuteStream",
-]
+# The public list is trio_plivo.protocol's __all__.
 
 
 # --- inbound: provider -> application ------------------------------------------------------

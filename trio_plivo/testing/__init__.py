@@ -16,26 +16,23 @@ its report); :func:`run_handler` and the pytest plugin sit on top of the simulat
 from __future__ import annotations
 
 from ._harness import run_handler
-from ._simulator import (
-    App,
+from ._simulator._caller_audio import CallerAudio
+from ._simulator._fake_plivo import App, FakePlivo, FakeProvider
+from ._simulator._faults import Faults
+from ._simulator._report import (
     BargeIn,
-    CallerAudio,
     CallReport,
     CheckpointRecord,
     ClearRecord,
     CloseInfo,
     Counts,
     EventRecord,
-    FakePlivo,
-    FakeProvider,
-    Faults,
     Gap,
     GapStats,
     SentDtmf,
-    Violation,
-    ViolationKind,
-    format_report,
 )
+from ._simulator._summary import format_report
+from ._simulator._validate import Violation, ViolationKind
 
 __all__ = [
     "App",

@@ -22,7 +22,8 @@ import trio
 from ..call import CallConfig, CallHandler
 from ..protocol import ProviderCodec
 from ._harness import run_handler
-from ._simulator import CallReport, FakePlivo
+from ._simulator._fake_plivo import FakePlivo
+from ._simulator._report import CallReport
 
 __all__ = ["PlivoSimulator", "plivo_sim"]
 

@@ -11,6 +11,7 @@ import pytest
 import trio
 
 from trio_plivo.apps import echo
+from trio_plivo.call import CallHandler
 from trio_plivo.cli import build_parser, main
 from trio_plivo.server import StreamServer
 from trio_plivo.testing._loadtest import Progress, run_loadtest_async, split
@@ -50,14 +51,20 @@ JSON_KEYS = {
 }
 
 
-async def test_three_calls_against_the_echo_app() -> None:
-    server = StreamServer(echo)
+async def loadtest_against(app: CallHandler, calls: int, duration: float) -> LoadtestResult:
+    """Run the load tester against ``StreamServer(app)`` on loopback."""
+    server = StreamServer(app)
     with trio.fail_after(20):
         async with trio.open_nursery() as nursery:
             await nursery.start(server.serve, "127.0.0.1", 0)
             url = f"ws://127.0.0.1:{server.port}{server.path}"
-            result = await run_loadtest_async(url, 3, duration=1.5, ramp=0.1, settle=0.2)
+            result = await run_loadtest_async(url, calls, duration=duration, ramp=0.1, settle=0.2)
             server.shutdown()
+    return result
+
+
+async def test_three_calls_against_the_echo_app() -> None:
+    result = await loadtest_against(echo, 3, duration=1.5)
     report = result.report
     assert report.connected == 3
     assert report.calls_ok == 3
@@ -266,13 +273,7 @@ async def _hang_up_after_a_second(call) -> None:  # type: ignore[no-untyped-def]
 async def test_a_server_hanging_up_mid_call_is_reported_not_raised() -> None:
     # The close reaches the caller inside its receive nursery; it must be counted per call
     # (closed_by_server, frames lost), never crash the whole run.
-    server = StreamServer(_hang_up_after_a_second)
-    with trio.fail_after(20):
-        async with trio.open_nursery() as nursery:
-            await nursery.start(server.serve, "127.0.0.1", 0)
-            url = f"ws://127.0.0.1:{server.port}{server.path}"
-            result = await run_loadtest_async(url, 2, duration=1.0, ramp=0.1, settle=0.2)
-            server.shutdown()
+    result = await loadtest_against(_hang_up_after_a_second, 2, duration=1.0)
     report = result.report
     assert report.connected == 2
     assert report.calls_ok == 0

@@ -9,7 +9,7 @@ import orjson
 import trio
 
 from trio_plivo import ConnectionClosed
-from trio_plivo.testing import FakePlivo, Faults
+from trio_plivo.testing import CallReport, FakePlivo, Faults
 from trio_plivo.ws import WebSocket, accept_websocket
 
 
@@ -32,7 +32,11 @@ async def _serve_one(
         await ws.aclose()
 
 
-async def test_run_url_streams_to_a_websocket_server() -> None:
+async def _run_against_a_recording_server(
+    fake: FakePlivo,
+) -> tuple[CallReport, list[str], list[int | None]]:
+    """Run ``fake`` against a one-connection server; also give the events it received and
+    the close codes it saw."""
     seen: list[str] = []
     codes: list[int | None] = []
     with trio.fail_after(10):
@@ -40,9 +44,14 @@ async def test_run_url_streams_to_a_websocket_server() -> None:
             port = await nursery.start(
                 lambda task_status: _serve_one(task_status, seen=seen, close_codes=codes)
             )
-            report = await FakePlivo(duration=0.06, end="stop", stop_linger=0.02).run_url(
-                f"ws://127.0.0.1:{port}/stream"
-            )
+            report = await fake.run_url(f"ws://127.0.0.1:{port}/stream")
+    return report, seen, codes
+
+
+async def test_run_url_streams_to_a_websocket_server() -> None:
+    report, seen, codes = await _run_against_a_recording_server(
+        FakePlivo(duration=0.06, end="stop", stop_linger=0.02)
+    )
     assert seen == ["start", "media", "media", "media", "stop"]
     assert codes == [1000]
     assert report.counts.media_sent == 3
@@ -50,16 +59,9 @@ async def test_run_url_streams_to_a_websocket_server() -> None:
 
 
 async def test_injected_disconnect_drops_a_real_socket_without_a_close_frame() -> None:
-    seen: list[str] = []
-    codes: list[int | None] = []
-    with trio.fail_after(10):
-        async with trio.open_nursery() as nursery:
-            port = await nursery.start(
-                lambda task_status: _serve_one(task_status, seen=seen, close_codes=codes)
-            )
-            report = await FakePlivo(duration=1.0, faults=Faults(disconnect_at=0.03)).run_url(
-                f"ws://127.0.0.1:{port}/stream"
-            )
+    report, seen, codes = await _run_against_a_recording_server(
+        FakePlivo(duration=1.0, faults=Faults(disconnect_at=0.03))
+    )
     assert codes == [1006]
     assert report.close.code == 1006
     assert "stop" not in seen
