@@ -157,10 +157,7 @@ class Agent(ThinkingMixin, SpeakingMixin):
             if config.stt is not None:
                 transcriber = await sessions.enter_async_context(config.stt.session())
             async with trio.open_nursery() as nursery:
-                if transcriber is not None:
-                    nursery.start_soon(
-                        self._transcribe_loop, transcriber, name="trio_plivo.agent.stt"
-                    )
+                nursery.start_soon(self._transcribe_loop, transcriber, name="trio_plivo.agent.stt")
                 nursery.start_soon(self._think, name="trio_plivo.agent.thinker")
 
     def _stop(self, ended_by: EndedBy) -> None:
@@ -172,17 +169,11 @@ class Agent(ThinkingMixin, SpeakingMixin):
     # --- listening ------------------------------------------------------------------------
 
     async def _listen(self) -> None:
-        config = self.config
-        call = self.call
-        if config.stt is None:
-            # Key presses only: no VAD, no speech barge-in (nobody would understand it).
-            async for event in call:
-                if isinstance(event, Dtmf):
-                    await self._on_dtmf(event.digit, trio.current_time())
-            self._stop("caller")
-            return
-        listener = _Listener(self, config.stt.sample_rate)
-        async for event in call:
+        stt = self.config.stt
+        # Without an STT the VAD still takes turns: speech barges in, and a turn reaches the
+        # dialogue as speech that was not understood.
+        listener = _Listener(self, stt.sample_rate if stt is not None else None)
+        async for event in self.call:
             if isinstance(event, Media):
                 if event.track == "inbound":
                     await listener.feed(event.payload, trio.current_time())
@@ -216,13 +207,14 @@ class Agent(ThinkingMixin, SpeakingMixin):
 
     # --- transcribing ---------------------------------------------------------------------
 
-    async def _transcribe_loop(self, transcriber: Transcriber) -> None:
+    async def _transcribe_loop(self, transcriber: Transcriber | None) -> None:
         async for utterance in self._utterance_receive:
             text = ""
             error: str | None = None
             with utterance.audio, utterance.scope:
                 try:
-                    text = await transcriber.transcribe(utterance.audio)
+                    if transcriber is not None:
+                        text = await transcriber.transcribe(utterance.audio)
                 except ProviderError as exc:
                     error = str(exc)
             if utterance.scope.cancelled_caught:
@@ -231,7 +223,7 @@ class Agent(ThinkingMixin, SpeakingMixin):
             await utterance.ended.wait()
             if not utterance.accepted:
                 continue  # a short sound over the bot's speech: not a turn
-            if error is None and not text.strip():
+            if transcriber is not None and error is None and not text.strip():
                 continue  # noise the STT found no words in
             timing = TurnTiming(
                 index=self._next_turn(),
@@ -241,7 +233,8 @@ class Agent(ThinkingMixin, SpeakingMixin):
             )
             if error is not None:
                 logger.warning("call %s: speech recognition failed: %s", self.call.call_id, error)
-            await self._turn_send.send(Turn(text.strip(), False, timing, error))
+            turn = Turn(text.strip(), False, timing, error, transcribed=transcriber is not None)
+            await self._turn_send.send(turn)
 
     # --- thinking and speaking ------------------------------------------------------------
     async def _hang_up(self, by: EndedBy) -> None:

@@ -20,7 +20,7 @@ import attrs
 
 from ..call import MarkResult, MarkStatus
 
-__all__ = ["SpokenSentence", "heard_text"]
+__all__ = ["SpokenSentence", "heard_by_sentence", "heard_text"]
 
 #: Speaking rate assumed for a sentence that was cut before its audio was fully synthesised
 #: and no complete sentence gives a better estimate (about 15 characters a second).
@@ -73,13 +73,20 @@ def heard_text(sentences: Sequence[SpokenSentence]) -> tuple[str, bool]:
     Whole sentences while their marks were played; then the heard share of the first
     sentence that was not fully played, to the last whole word; nothing after that.
     """
+    parts, interrupted = heard_by_sentence(sentences)
+    return " ".join(part for part in parts if part), interrupted
+
+
+def heard_by_sentence(sentences: Sequence[SpokenSentence]) -> tuple[list[str], bool]:
+    """What the caller heard of each sentence (``""`` for one not heard at all), and
+    whether the answer was cut short (see :func:`heard_text`)."""
     complete_ms = [s.queued_ms for s in sentences if s.played_whole and s.text]
     complete_chars = [len(s.text) for s in sentences if s.played_whole and s.text]
     ms_per_char = (
         sum(complete_ms) / sum(complete_chars) if sum(complete_chars) else DEFAULT_MS_PER_CHAR
     )
     heard: list[str] = []
-    for sentence in sentences:
+    for index, sentence in enumerate(sentences):
         if sentence.played_whole:
             heard.append(sentence.text)
             continue
@@ -91,8 +98,7 @@ def heard_text(sentences: Sequence[SpokenSentence]) -> tuple[str, bool]:
         fraction = sentence.heard_ms / total_ms if total_ms > 0 else 0.0
         # Round down (a word is heard only once all of it played); the epsilon keeps an
         # exact boundary from being lost to float error.
-        part = _cut_at_word(sentence.text, int(fraction * len(sentence.text) + 1e-6))
-        if part:
-            heard.append(part)
-        return " ".join(heard), True
-    return " ".join(heard), False
+        heard.append(_cut_at_word(sentence.text, int(fraction * len(sentence.text) + 1e-6)))
+        heard += [""] * (len(sentences) - index - 1)
+        return heard, True
+    return heard, False

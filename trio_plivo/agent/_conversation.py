@@ -23,6 +23,9 @@ class Message:
     content: str
     #: A user turn made of a key press (``content`` is the digit), not speech.
     dtmf: bool = False
+    #: ``False`` for speech the agent detected but could not turn into words (no speech
+    #: recognition configured): ``content`` is then empty.
+    transcribed: bool = True
     #: An assistant message cut short by the caller (barge-in) or by the end of the call.
     interrupted: bool = False
     #: For an interrupted assistant message: everything the model had generated.

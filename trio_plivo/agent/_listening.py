@@ -68,7 +68,7 @@ class _Listener:
     flushes what is pending and the resampler's held-back tail into it.
     """
 
-    def __init__(self, agent: ListeningAgent, stt_rate: int) -> None:
+    def __init__(self, agent: ListeningAgent, stt_rate: int | None) -> None:
         config = agent.config
         call = agent.call
         self._agent = agent
@@ -79,7 +79,9 @@ class _Listener:
         )
         self._vad_frame = wire_rate * FRAME_MS // 1000 * 2
         self._vad_pending = bytearray()
-        self._resampler = Resampler(wire_rate, stt_rate)
+        # Without a transcriber (stt_rate None) turns are still taken, on the VAD alone.
+        self._transcribing = stt_rate is not None
+        self._resampler = Resampler(wire_rate, stt_rate or wire_rate)
         self._preroll: deque[Int16Array] = deque()
         self._preroll_samples = 0
         self._preroll_limit = round(wire_rate * config.preroll_ms / 1000)
@@ -92,7 +94,9 @@ class _Listener:
     async def feed(self, payload: bytes, now: float) -> None:
         samples = decode_wire(payload, self._format)
         utterance = self._utterance
-        if utterance is not None:
+        if not self._transcribing:
+            pass
+        elif utterance is not None:
             if not self._transcribe(utterance, samples):
                 self._end(utterance, now)  # too long: transcribe what we have
         elif samples.size:
@@ -163,7 +167,7 @@ class _Listener:
             started_at=self._detector.started_at,
             started_busy=agent.speaking,
         )
-        if self._preroll:
+        if self._preroll and self._transcribing:
             self._stt_pending.extend(self._preroll)
             self._stt_pending_samples += self._preroll_samples
             self._hand_over(utterance)
@@ -179,7 +183,8 @@ class _Listener:
         self._utterance = utterance
 
     def _end(self, utterance: Utterance, now: float) -> None:
-        self._hand_over(utterance, last=True)
+        if self._transcribing:
+            self._hand_over(utterance, last=True)
         utterance.speech_end = self._detector.speech_end
         utterance.turn_end = now
         utterance.accepted = utterance.accepted or not utterance.started_busy

@@ -6,25 +6,31 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import attrs
 import trio
 
+from .._exceptions import CallClosed
 from ..call import Call, Mark, MarkResult, MarkStatus
+from ..protocol import ConversationKind
 from ._aiter import closing
-from ._bargein import SpokenSentence, heard_text
+from ._bargein import SpokenSentence, heard_by_sentence
 from ._config import AgentConfig
 from ._conversation import Message
 from ._debug import TurnTiming, log_turn
 from ._errors import ProviderError
 from ._protocols import Synthesizer
 
-__all__ = ["Sentence", "SpeakingMixin", "call_back"]
+__all__ = ["UNTRANSCRIBED", "Sentence", "SpeakingMixin", "call_back"]
 
 logger = logging.getLogger("trio_plivo.agent")
 
 _T = TypeVar("_T")
+
+
+#: The user message shown on a screen for speech heard without speech recognition.
+UNTRANSCRIBED: Final = "(speech, not understood: no speech recognition)"
 
 
 @attrs.define(eq=False)
@@ -33,6 +39,8 @@ class Sentence:
     marks: list[Mark] = attrs.Factory(list)
     complete: bool = False
     synthesized_ms: float = 0.0
+    #: Sent to the client's screen as an ``assistantMessage``.
+    shown: bool = False
 
 
 class SpeakingMixin:
@@ -50,6 +58,7 @@ class SpeakingMixin:
         assert self._synth is not None
         sentence = Sentence(text)
         sentences.append(sentence)
+        sentence.shown = await self._show("assistantMessage", text)
         chunks = self._synth.synthesize(text)
         timeout = self.config.provider_timeout
         async with (
@@ -113,8 +122,11 @@ class SpeakingMixin:
             )
             for s in sentences
         ]
-        heard, interrupted = heard_text(spoken)
+        parts, interrupted = heard_by_sentence(spoken)
+        heard = " ".join(part for part in parts if part)
         intended = " ".join(s.text for s in sentences)
+        if interrupted:
+            await self._withdraw_unheard(sentences, parts)
         if timing is not None:
             timing.interrupted = interrupted
             if error is not None:
@@ -131,6 +143,23 @@ class SpeakingMixin:
             with trio.CancelScope(shield=True):
                 await self._add_message(message)
         return interrupted
+
+    async def _withdraw_unheard(self, sentences: Sequence[Sentence], parts: Sequence[str]) -> None:
+        """On the client's screen, withdraw the sentences shown but not heard whole, the last
+        first; the one cut in the middle comes back as the part that was heard."""
+        for sentence, part in reversed(list(zip(sentences, parts, strict=True))):
+            if sentence.shown and part != sentence.text:
+                await self._show("cancelLastAssistantMessage", part)
+
+    async def _show(self, kind: ConversationKind, text: str) -> bool:
+        """Send a conversation line to a client with a screen (the browser page); False on
+        a phone call, or once the call is over. Never delays the agent for long."""
+        with trio.CancelScope(shield=True), trio.move_on_after(1.0):
+            try:
+                return await self.call.send_text(kind, text)
+            except CallClosed:
+                return False
+        return False
 
     def _finish_timing(self, timing: TurnTiming) -> None:
         self._timings.append(timing)

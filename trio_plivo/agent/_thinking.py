@@ -11,6 +11,7 @@ import attrs
 import trio
 
 from ..call import Call
+from ..protocol import ConversationKind
 from ._aiter import closing
 from ._config import AgentConfig
 from ._conversation import EndCall, LLMEvent, Message
@@ -18,7 +19,7 @@ from ._debug import TurnTiming
 from ._errors import ProviderError
 from ._protocols import LLMSession
 from ._sentences import SentenceChunker
-from ._speaking import Sentence, _timed
+from ._speaking import UNTRANSCRIBED, Sentence, _timed
 
 __all__ = ["EndRequest", "EndedBy", "ThinkingMixin", "Turn"]
 
@@ -33,6 +34,8 @@ class Turn:
     dtmf: bool
     timing: TurnTiming
     error: str | None = None
+    #: False for detected speech with no transcript (no STT configured).
+    transcribed: bool = True
 
 
 @attrs.frozen
@@ -61,6 +64,7 @@ class ThinkingMixin:
         async def _hang_up(self, by: EndedBy) -> None: ...
         async def _add_message(self, message: Message) -> None: ...
         def _finish_timing(self, timing: TurnTiming) -> None: ...
+        async def _show(self, kind: ConversationKind, text: str) -> bool: ...
         async def _speak(
             self, text: str, sentences: list[Sentence], timing: TurnTiming | None
         ) -> None: ...
@@ -88,9 +92,16 @@ class ThinkingMixin:
                 if config.apology:
                     await self._answer(_fixed(config.apology), None, apologize=False)
                 continue
-            await self._add_message(
-                Message(role="user", content=item.text, dtmf=item.dtmf, at=trio.current_time())
+            message = Message(
+                role="user",
+                content=item.text,
+                dtmf=item.dtmf,
+                transcribed=item.transcribed,
+                at=trio.current_time(),
             )
+            if not item.dtmf:
+                await self._show("userMessage", item.text if item.transcribed else UNTRANSCRIBED)
+            await self._add_message(message)
             assert self._llm is not None
             events = self._llm.respond(tuple(self._messages), system_prompt=config.system_prompt)
             if await self._answer(events, timing):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from ..call import CallConfig, CallHandler, serve_call
-from ..protocol import ProviderCodec, codec_for
+from ..protocol import ProviderCodec
 from ..transport import MessageTransport
 from ._simulator._fake_plivo import FakeProvider
+from ._simulator._providers import app_codec_for
 from ._simulator._report import CallReport
 
 __all__ = ["run_handler"]
@@ -29,7 +30,7 @@ async def run_handler(
     a call of any length takes milliseconds.
     """
     simulator = fake if fake is not None else FakeProvider()
-    chosen = codec if codec is not None else codec_for(simulator.provider)
+    chosen = codec if codec is not None else app_codec_for(simulator.provider)
 
     async def app(transport: MessageTransport) -> None:
         await serve_call(

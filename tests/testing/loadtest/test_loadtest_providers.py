@@ -19,9 +19,9 @@ from trio_plivo.testing._loadtest import frame_payload, run_loadtest_async
 from trio_plivo.testing._loadtest._generator import _Call, _clear, _receive
 from trio_plivo.testing._loadtest._report import WorkerReport
 from trio_plivo.testing._loadtest._wire import HEADER, CallWire, Control
-from trio_plivo.testing._simulator._providers import SIMULATED
+from trio_plivo.testing._simulator._providers import PHONE_PROVIDERS
 
-PROVIDERS = list(SIMULATED)
+PROVIDERS = list(PHONE_PROVIDERS)
 #: What each provider's callers send: packet length and payload bytes per packet.
 PACKETS = {
     "plivo": (20, 160),

@@ -17,7 +17,7 @@ from trio_plivo.apps.echo import echo
 from trio_plivo.protocol import DetectingCodec
 from trio_plivo.server import StreamServer
 from trio_plivo.testing import CallerAudio, CallReport, FakeProvider
-from trio_plivo.testing._simulator._providers import SIMULATED
+from trio_plivo.testing._simulator._providers import PHONE_PROVIDERS
 
 RATE = 8000
 
@@ -67,9 +67,9 @@ async def test_echo_passes_the_same_call_on_every_provider(
             await nursery.start(server.serve, "127.0.0.1", 0)
             url = f"ws://127.0.0.1:{server.port}{server.path}"
             async with trio.open_nursery() as calls:
-                for provider in SIMULATED:
+                for provider in PHONE_PROVIDERS:
                     calls.start_soon(call, provider, url)
             server.shutdown()
-    assert set(reports) == set(SIMULATED)
+    assert set(reports) == set(PHONE_PROVIDERS)
     for report in reports.values():
         assert_the_echo_call_went_right(report, caplog.text)

@@ -66,11 +66,12 @@ def to_chat_messages(messages: Sequence[Message], system_prompt: str) -> list[di
     chat = [{"role": "system", "content": system_prompt}] if system_prompt else []
     for message in messages:
         if message.role == "user":
-            content = (
-                f"[The caller pressed the key {message.content}]"
-                if message.dtmf
-                else message.content
-            )
+            if message.dtmf:
+                content = f"[The caller pressed the key {message.content}]"
+            elif not message.transcribed:
+                content = "[The caller said something that could not be transcribed]"
+            else:
+                content = message.content
             chat.append({"role": "user", "content": content})
         elif message.content:
             chat.append({"role": "assistant", "content": message.content})

@@ -26,9 +26,10 @@ from typing import Final, Literal, NamedTuple
 
 import orjson
 
+from ..._exceptions import ConfigurationError
 from ...transport import Message
 from .._simulator._pcm import silence
-from .._simulator._providers import provider_spec
+from .._simulator._providers import PHONE_PROVIDERS, provider_spec
 from .._simulator._validate import CheckpointCommand, ClearAudioCommand
 from .._simulator._wire import WireMessage, WireSetup
 
@@ -116,6 +117,11 @@ class CallWire:
         timestamp_origin_ms: int = 0,
     ) -> None:
         spec = provider_spec(provider)
+        if spec.name not in PHONE_PROVIDERS:
+            raise ConfigurationError(
+                f"the load tester places phone calls, not {spec.name!r} conversations "
+                f"(it dials {', '.join(PHONE_PROVIDERS)})"
+            )
         fmt = spec.default_format
         call_id = spec.new_call_id() if call_id is None else call_id
         if stream_id is None:

@@ -15,14 +15,23 @@ import attrs
 
 from ..._exceptions import ConfigurationError
 from ..._format import L16_8K, L16_16K, MULAW_8K, AudioFormat, Encoding
+from ...protocol import BrowserCodec, ProviderCodec, codec_for
 from ...protocol._registry import canonical_provider_name
 from ._wire import ProviderWire, WireSetup
+from ._wire_browser import BrowserWire
 from ._wire_kookoo import KooKooWire
 from ._wire_plivo import PlivoWire
 from ._wire_twilio import ExotelWire, SignalWireWire, TelnyxWire, TwilioWire
 from ._wire_vonage import VonageWire
 
-__all__ = ["SIMULATED", "ProviderSpec", "describe_format", "provider_spec"]
+__all__ = [
+    "PHONE_PROVIDERS",
+    "SIMULATED",
+    "ProviderSpec",
+    "app_codec_for",
+    "describe_format",
+    "provider_spec",
+]
 
 End = Literal["stop", "close"]
 
@@ -200,8 +209,31 @@ SIMULATED: Final[Mapping[str, ProviderSpec]] = MappingProxyType(
             call_id=_digits,
             stream_is_call=True,
         ),
+        # The /talk page (not a phone provider: never detected, chosen by its own path).
+        "browser": _spec(
+            "browser",
+            "The browser page",
+            {
+                "l16-16k": L16_16K,
+                "l16-8k": L16_8K,
+                "l16-24k": L16_24K,
+                "l16-48k": AudioFormat(encoding=Encoding.L16, sample_rate=48000),
+            },
+            BrowserWire,
+            default="l16-16k",
+        ),
     }
 )
+
+
+#: The telephony providers (everything the simulator plays but the browser page).
+PHONE_PROVIDERS: Final = tuple(name for name in SIMULATED if name != "browser")
+
+
+def app_codec_for(name: str) -> ProviderCodec:
+    """A fresh application-side codec for a simulated provider (the browser's included,
+    which the provider registry leaves out: its own path selects it)."""
+    return BrowserCodec() if canonical_provider_name(name) == "browser" else codec_for(name)
 
 
 def provider_spec(name: str) -> ProviderSpec:

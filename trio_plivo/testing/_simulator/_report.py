@@ -24,6 +24,7 @@ __all__ = [
     "CheckpointRecord",
     "ClearRecord",
     "CloseInfo",
+    "ConversationLine",
     "Counts",
     "EventRecord",
     "Gap",
@@ -129,6 +130,17 @@ class SentDtmf:
 
 
 @attrs.frozen
+class ConversationLine:
+    """A line of the conversation the app showed on the client's screen (browser only):
+    ``kind`` is ``"userMessage"``, ``"assistantMessage"`` or
+    ``"cancelLastAssistantMessage"`` (then ``text`` is what was heard of the withdrawn one)."""
+
+    at: float
+    kind: str
+    text: str
+
+
+@attrs.frozen
 class CloseInfo:
     """How the WebSocket ended: who closed it first, with what code, when. ``"plivo"``
     means the simulated provider, whichever it is."""
@@ -182,6 +194,8 @@ class CallReport:
     counts: Counts
     #: Whose protocol the simulator spoke.
     provider: str = "plivo"
+    #: The conversation lines the app sent (a browser conversation; empty on phone calls).
+    conversation: tuple[ConversationLine, ...] = ()
 
     @property
     def heard_seconds(self) -> float:

@@ -36,6 +36,7 @@ from ._report import (
     CallReport,
     ClearRecord,
     CloseInfo,
+    ConversationLine,
     Direction,
     EventRecord,
     SentDtmf,
@@ -46,6 +47,7 @@ from ._session_report import Checkpoint, Counters, build_report, without_payload
 from ._validate import (
     CheckpointCommand,
     ClearAudioCommand,
+    ConversationTextCommand,
     HangupCommand,
     PlayAudioCommand,
     SendDtmfCommand,
@@ -90,6 +92,7 @@ class Session(CallerSide):
     _pending: dict[str, deque[Checkpoint]] = attrs.field(factory=dict)
     _clears: list[ClearRecord] = attrs.field(factory=list)
     _sent_dtmf: list[SentDtmf] = attrs.field(factory=list)
+    _conversation: list[ConversationLine] = attrs.field(factory=list)
     _counters: Counters = attrs.field(factory=Counters)
     #: Playout names of the KooKoo packets waiting to be acknowledged -> their ``seqid``.
     _packets: dict[str, str] = attrs.field(factory=dict)
@@ -312,6 +315,8 @@ class Session(CallerSide):
             self._sent_dtmf.append(SentDtmf(at=at, digits=command.digits))
         elif isinstance(command, HangupCommand):
             self._end("app_hangup")
+        elif isinstance(command, ConversationTextCommand):
+            self._conversation.append(ConversationLine(at, command.kind, command.text))
 
     async def _clear(self, at: float) -> None:
         rate = self.fake.format.sample_rate
@@ -378,6 +383,7 @@ class Session(CallerSide):
             checkpoints=self._checkpoints,
             clears=self._clears,
             sent_dtmf=self._sent_dtmf,
+            conversation=self._conversation,
             violations=self._violations,
             counters=self._counters,
         )

@@ -48,6 +48,7 @@ def build_report(
     checkpoints: Sequence[Checkpoint],
     clears: Sequence[report.ClearRecord],
     sent_dtmf: Sequence[report.SentDtmf],
+    conversation: Sequence[report.ConversationLine],
     violations: Sequence[Violation],
     counters: Counters,
 ) -> report.CallReport:
@@ -83,6 +84,7 @@ def build_report(
         clears=tuple(clears),
         barge_ins=metrics.barge_ins,
         sent_dtmf=tuple(sent_dtmf),
+        conversation=tuple(conversation),
         violations=tuple(violations),
         close=close,
         counts=report.Counts(

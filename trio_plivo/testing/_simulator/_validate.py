@@ -26,6 +26,7 @@ __all__ = [
     "CheckedMessage",
     "CheckpointCommand",
     "ClearAudioCommand",
+    "ConversationTextCommand",
     "HangupCommand",
     "PlayAudioCommand",
     "Problem",
@@ -103,8 +104,21 @@ class HangupCommand:
     """An in-stream hang-up (KooKoo's ``callDisconnect``)."""
 
 
+@attrs.frozen
+class ConversationTextCommand:
+    """A line of the conversation for a client with a screen (the browser page)."""
+
+    kind: str
+    text: str
+
+
 AppCommand = (
-    PlayAudioCommand | CheckpointCommand | ClearAudioCommand | SendDtmfCommand | HangupCommand
+    PlayAudioCommand
+    | CheckpointCommand
+    | ClearAudioCommand
+    | SendDtmfCommand
+    | HangupCommand
+    | ConversationTextCommand
 )
 
 # Plivo tolerates a top-level streamId on playAudio (SDK-java and pipecat send one), so it is

@@ -1,0 +1,132 @@
+"""The browser page's side of the conversation protocol (:mod:`trio_plivo.protocol.browser`).
+
+What the ``/talk`` page sends: a JSON ``start`` with the rate it captures at, the microphone
+as binary PCM16 frames every 20 ms, key presses as ``{"type":"dtmf","keys":...}``, a
+``mark`` echo once its player has played up to a mark, ``cleared`` after emptying its player,
+and ``hangup``. What it accepts: binary audio of any length (its player buffers), ``mark``,
+``clear``, ``endCall`` and the conversation lines (``userMessage``, ``assistantMessage``,
+``cancelLastAssistantMessage``), which the simulator records for the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from ...transport import Message
+from ._validate import (
+    CheckedMessage,
+    CheckpointCommand,
+    ClearAudioCommand,
+    ConversationTextCommand,
+    HangupCommand,
+    PlayAudioCommand,
+    Problem,
+    ViolationKind,
+    absent_or_wrong,
+    decode_object,
+    rejected,
+)
+from ._wire import WireMessage, WireSetup
+
+__all__ = ["BrowserWire"]
+
+_TEXT_KINDS: Final = frozenset({"userMessage", "assistantMessage", "cancelLastAssistantMessage"})
+_ALLOWED_KEYS: Final = {
+    "mark": frozenset({"type", "name"}),
+    "clear": frozenset({"type"}),
+    "endCall": frozenset({"type"}),
+    **{kind: frozenset({"type", "text"}) for kind in _TEXT_KINDS},
+}
+
+
+class BrowserWire:
+    """The talk page's side of one browser conversation."""
+
+    provider = "browser"
+    frame_ms = 20
+    has_dtmf_events = True
+    play_event = "audio"
+    acks_cleared_marks = False
+
+    def __init__(self, setup: WireSetup) -> None:
+        self.setup = setup
+
+    def opening(self) -> list[WireMessage]:
+        start = {"sampleRate": self.setup.format.sample_rate, "metadata": dict(self.setup.headers)}
+        return [WireMessage("start", start, sequenced=False)]
+
+    def media(self, chunk: int, at: float, payload: bytes) -> WireMessage:
+        return WireMessage("audio", payload)
+
+    def dtmf(self, digit: str, at: float) -> WireMessage:
+        return WireMessage("dtmf", {"keys": digit})
+
+    def played(self, name: str, at: float) -> WireMessage:
+        return WireMessage("mark", {"name": name})
+
+    def cleared(self, dropped: Sequence[str]) -> list[WireMessage]:
+        return [WireMessage("cleared", {})]
+
+    def stop(self) -> WireMessage | None:
+        return WireMessage("hangup", {})
+
+    def encode(self, message: WireMessage) -> dict[str, object] | bytes:
+        body = message.body
+        if isinstance(body, bytes):
+            return body
+        return {"type": message.event, **body}
+
+    def check(self, message: Message) -> CheckedMessage:
+        if isinstance(message, bytes):
+            return self._check_audio(message)
+        data = decode_object(message, provider="the browser")
+        if isinstance(data, CheckedMessage):
+            return data
+        kind = data.get("type")
+        if not isinstance(kind, str):
+            return rejected(absent_or_wrong(kind), "'type' must be a string", data=data)
+        allowed = _ALLOWED_KEYS.get(kind)
+        if allowed is None:
+            return rejected(
+                ViolationKind.UNKNOWN_EVENT,
+                f"unknown type {kind!r} (the page takes {', '.join(_ALLOWED_KEYS)})",
+                event=kind,
+                data=data,
+            )
+        problems = [
+            Problem(ViolationKind.UNKNOWN_FIELD, f"unknown field {key!r}")
+            for key in sorted(data.keys() - allowed)
+        ]
+        command: CheckpointCommand | ClearAudioCommand | HangupCommand | ConversationTextCommand
+        if kind == "mark":
+            name = data.get("name")
+            if not isinstance(name, str) or not name:
+                return rejected(absent_or_wrong(name), "mark needs a 'name'", event=kind, data=data)
+            command = CheckpointCommand(name)
+        elif kind == "clear":
+            command = ClearAudioCommand()
+        elif kind == "endCall":
+            command = HangupCommand()
+        else:
+            text = data.get("text")
+            if not isinstance(text, str):
+                return rejected(
+                    absent_or_wrong(text), f"{kind} needs a 'text'", event=kind, data=data
+                )
+            command = ConversationTextCommand(kind, text)
+        return CheckedMessage(event=kind, data=data, command=command, problems=tuple(problems))
+
+    def _check_audio(self, audio: bytes) -> CheckedMessage:
+        if not audio:
+            return rejected(ViolationKind.EMPTY_PAYLOAD, "empty binary frame", event="audio")
+        if len(audio) % 2:
+            return rejected(
+                ViolationKind.PARTIAL_SAMPLE,
+                f"binary frame of {len(audio)} bytes is not whole PCM16 samples",
+                event="audio",
+            )
+        # The page's player buffers whatever length it gets: no frame size to keep to.
+        return CheckedMessage(
+            event="audio", data=None, command=PlayAudioCommand(audio), problems=()
+        )
