@@ -10,7 +10,10 @@ import attrs
 import numpy as np
 import trio
 
-from trio_plivo.agent import EndCall, LLMEvent, Message, ProviderError
+from trio_plivo.agent import AgentConfig, EndCall, LLMEvent, Message, ProviderError, Summary
+from trio_plivo.agent import run_agent as _run_agent
+from trio_plivo.call import Call
+from trio_plivo.testing import CallReport, FakeProvider, run_handler
 
 
 @attrs.define
@@ -167,3 +170,15 @@ class FakeTTS:
                 if offset and self.realtime:
                     await trio.sleep(self.chunk_ms / 1000 * self.realtime)
                 yield pcm[offset * 2 : (offset + step) * 2]
+
+
+async def run_agent_on(config: AgentConfig, fake: FakeProvider) -> tuple[CallReport, Summary]:
+    """One simulated call served by an agent: the simulator's report and the agent's summary."""
+    summaries: list[Summary] = []
+
+    async def handler(call: Call) -> None:
+        summaries.append(await _run_agent(call, config))
+
+    with trio.fail_after(120):
+        report = await run_handler(handler, fake)
+    return report, summaries[0]

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import trio
-from agent_fakes import FakeLLM, FakeSTT, FakeTTS, speech
+from agent_fakes import FakeLLM, FakeSTT, FakeTTS, run_agent_on, speech
 from trio.testing import MockClock
 
 from trio_plivo import L16_8K
-from trio_plivo.agent import AgentConfig, Summary, run_agent
-from trio_plivo.call import Call
-from trio_plivo.testing import CallerAudio, CallReport, FakePlivo, run_handler
+from trio_plivo.agent import AgentConfig
+from trio_plivo.testing import CallerAudio, CallReport, FakePlivo
 
 pytest.importorskip("webrtcvad")
 
@@ -23,15 +21,7 @@ GREETING = (
 )
 
 
-async def run(config: AgentConfig, fake: FakePlivo) -> tuple[CallReport, Summary]:
-    summaries: list[Summary] = []
-
-    async def handler(call: Call) -> None:
-        summaries.append(await run_agent(call, config))
-
-    with trio.fail_after(120):
-        report = await run_handler(handler, fake)
-    return report, summaries[0]
+run = run_agent_on
 
 
 def words_heard(text: str, heard_ms: float, ms_per_char: float) -> str:

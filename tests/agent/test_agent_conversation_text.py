@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 import trio
-from agent_fakes import FakeLLM, FakeSTT, FakeTTS, speech
+from agent_fakes import FakeLLM, FakeSTT, FakeTTS, run_agent_on, speech
 from trio.testing import MockClock
 
 from trio_plivo import L16_16K
@@ -25,15 +25,7 @@ RATE = 16000
 GREETING = "Welcome to the demo line. We talk about many interesting things here today."
 
 
-async def run(config: AgentConfig, fake: FakeProvider) -> tuple[CallReport, Summary]:
-    summaries: list[Summary] = []
-
-    async def handler(call: Call) -> None:
-        summaries.append(await run_agent(call, config))
-
-    with trio.fail_after(120):
-        report = await run_handler(handler, fake)
-    return report, summaries[0]
+run = run_agent_on
 
 
 def lines(report: CallReport) -> list[tuple[str, str]]:

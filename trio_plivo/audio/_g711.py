@@ -16,16 +16,7 @@ import numpy.typing as npt
 from .._exceptions import ConfigurationError
 from ._types import BytesLike, Int16Array
 
-__all__ = [
-    "alaw_to_pcm16",
-    "decode_alaw",
-    "decode_mulaw",
-    "encode_alaw",
-    "encode_mulaw",
-    "mulaw_to_pcm16",
-    "pcm16_to_alaw",
-    "pcm16_to_mulaw",
-]
+# The public names are re-exported (and listed) by trio_plivo.audio.
 
 # µ-law works on a 14-bit magnitude with a bias of 33 so that every segment starts at a power
 # of two; anything above 8159 saturates to the last code.

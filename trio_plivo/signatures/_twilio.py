@@ -31,15 +31,7 @@ import attrs
 from .._exceptions import ConfigurationError
 from ._headers import HeaderSource, header_value
 
-__all__ = [
-    "TWILIO_SIGNATURE_HEADER",
-    "TwilioParams",
-    "TwilioSignatureValidator",
-    "compute_twilio_signature",
-    "twilio_signed_payload",
-    "twilio_url_candidates",
-    "validate_twilio_signature",
-]
+# The public names are re-exported (and listed) by trio_plivo.signatures.
 
 TWILIO_SIGNATURE_HEADER: Final = "X-Twilio-Signature"
 

@@ -18,19 +18,7 @@ import numpy.typing as npt
 from ..._format import AudioFormat
 from ._validate import Violation, ViolationKind
 
-__all__ = [
-    "BargeIn",
-    "CallReport",
-    "CheckpointRecord",
-    "ClearRecord",
-    "CloseInfo",
-    "ConversationLine",
-    "Counts",
-    "EventRecord",
-    "Gap",
-    "GapStats",
-    "SentDtmf",
-]
+# The public names are re-exported (and listed) by trio_plivo.testing.
 
 #: ``to_app``: the simulated provider sent it; ``from_app``: the application sent it.
 Direction = Literal["to_app", "from_app"]

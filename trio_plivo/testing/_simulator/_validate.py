@@ -12,6 +12,7 @@ import base64
 import binascii
 import enum
 import re
+from collections.abc import Mapping
 from typing import Final
 
 import attrs
@@ -33,7 +34,9 @@ __all__ = [
     "SendDtmfCommand",
     "Violation",
     "ViolationKind",
+    "check_pcm16_frame",
     "decode_base64_audio",
+    "decode_command",
     "absent_or_wrong",
     "check_nested",
     "decode_event",
@@ -184,6 +187,45 @@ def decode_object(
     if not isinstance(data, dict):
         return rejected(ViolationKind.NOT_AN_OBJECT, f"top level is {type(data).__name__}")
     return data
+
+
+def decode_command(
+    message: str, key: str, allowed: Mapping[str, frozenset[str]], *, provider: str
+) -> tuple[str, dict[str, object], list[Problem]] | CheckedMessage:
+    """A JSON command whose name is under ``key`` (``"action"``, ``"type"``): its name, its
+    object and its unknown fields as problems; or the rejection of anything else."""
+    data = decode_object(message, provider=provider)
+    if isinstance(data, CheckedMessage):
+        return data
+    name = data.get(key)
+    if not isinstance(name, str):
+        return rejected(absent_or_wrong(name), f"{key!r} must be a string", data=data)
+    known = allowed.get(name)
+    if known is None:
+        return rejected(
+            ViolationKind.UNKNOWN_EVENT,
+            f"unknown {key} {name!r} ({provider} takes {', '.join(allowed)})",
+            event=name,
+            data=data,
+        )
+    problems = [
+        Problem(ViolationKind.UNKNOWN_FIELD, f"unknown field {field!r}")
+        for field in sorted(data.keys() - known)
+    ]
+    return name, data, problems
+
+
+def check_pcm16_frame(audio: bytes, event: str) -> CheckedMessage | None:
+    """The rejection of a binary audio frame that is empty or not whole PCM16 samples."""
+    if not audio:
+        return rejected(ViolationKind.EMPTY_PAYLOAD, "empty binary frame", event=event)
+    if len(audio) % 2:
+        return rejected(
+            ViolationKind.PARTIAL_SAMPLE,
+            f"binary frame of {len(audio)} bytes is not whole PCM16 samples",
+            event=event,
+        )
+    return None
 
 
 def absent_or_wrong(value: object) -> ViolationKind:

@@ -21,13 +21,12 @@ from ._validate import (
     ConversationTextCommand,
     HangupCommand,
     PlayAudioCommand,
-    Problem,
-    ViolationKind,
     absent_or_wrong,
-    decode_object,
+    check_pcm16_frame,
+    decode_command,
     rejected,
 )
-from ._wire import WireMessage, WireSetup
+from ._wire import JsonWire, WireMessage
 
 __all__ = ["BrowserWire"]
 
@@ -40,17 +39,15 @@ _ALLOWED_KEYS: Final = {
 }
 
 
-class BrowserWire:
-    """The talk page's side of one browser conversation."""
+class BrowserWire(JsonWire):
+    """The talk page's side of one browser conversation (JSON commands named by ``type``,
+    not numbered)."""
 
     provider = "browser"
     frame_ms = 20
     has_dtmf_events = True
     play_event = "audio"
     acks_cleared_marks = False
-
-    def __init__(self, setup: WireSetup) -> None:
-        self.setup = setup
 
     def opening(self) -> list[WireMessage]:
         start = {"sampleRate": self.setup.format.sample_rate, "metadata": dict(self.setup.headers)}
@@ -80,24 +77,10 @@ class BrowserWire:
     def check(self, message: Message) -> CheckedMessage:
         if isinstance(message, bytes):
             return self._check_audio(message)
-        data = decode_object(message, provider="the browser")
-        if isinstance(data, CheckedMessage):
-            return data
-        kind = data.get("type")
-        if not isinstance(kind, str):
-            return rejected(absent_or_wrong(kind), "'type' must be a string", data=data)
-        allowed = _ALLOWED_KEYS.get(kind)
-        if allowed is None:
-            return rejected(
-                ViolationKind.UNKNOWN_EVENT,
-                f"unknown type {kind!r} (the page takes {', '.join(_ALLOWED_KEYS)})",
-                event=kind,
-                data=data,
-            )
-        problems = [
-            Problem(ViolationKind.UNKNOWN_FIELD, f"unknown field {key!r}")
-            for key in sorted(data.keys() - allowed)
-        ]
+        decoded = decode_command(message, "type", _ALLOWED_KEYS, provider="the page")
+        if isinstance(decoded, CheckedMessage):
+            return decoded
+        kind, data, problems = decoded
         command: CheckpointCommand | ClearAudioCommand | HangupCommand | ConversationTextCommand
         if kind == "mark":
             name = data.get("name")
@@ -118,14 +101,8 @@ class BrowserWire:
         return CheckedMessage(event=kind, data=data, command=command, problems=tuple(problems))
 
     def _check_audio(self, audio: bytes) -> CheckedMessage:
-        if not audio:
-            return rejected(ViolationKind.EMPTY_PAYLOAD, "empty binary frame", event="audio")
-        if len(audio) % 2:
-            return rejected(
-                ViolationKind.PARTIAL_SAMPLE,
-                f"binary frame of {len(audio)} bytes is not whole PCM16 samples",
-                event="audio",
-            )
+        if (rejection := check_pcm16_frame(audio, "audio")) is not None:
+            return rejection
         # The page's player buffers whatever length it gets: no frame size to keep to.
         return CheckedMessage(
             event="audio", data=None, command=PlayAudioCommand(audio), problems=()

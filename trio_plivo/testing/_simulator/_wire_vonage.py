@@ -26,8 +26,8 @@ from ._validate import (
     Problem,
     ViolationKind,
     absent_or_wrong,
-    decode_object,
-    rejected,
+    check_pcm16_frame,
+    decode_command,
 )
 from ._wire import JsonWire, WireMessage, WireSetup
 
@@ -89,28 +89,10 @@ class VonageWire(JsonWire):
     def check(self, message: Message) -> CheckedMessage:
         if isinstance(message, bytes):
             return self._check_audio(message)
-        data = decode_object(message, provider=self.provider)
-        if isinstance(data, CheckedMessage):
-            return data
-        action = data.get("action")
-        if not isinstance(action, str):
-            return rejected(
-                absent_or_wrong(action),
-                "'action' must be a string (Vonage commands are actions)",
-                data=data,
-            )
-        allowed = _ACTION_KEYS.get(action)
-        if allowed is None:
-            return rejected(
-                ViolationKind.UNKNOWN_EVENT,
-                f"unknown action {action!r} (Vonage takes notify and clear)",
-                event=action,
-                data=data,
-            )
-        problems = [
-            Problem(ViolationKind.UNKNOWN_FIELD, f"unknown field {key!r}")
-            for key in sorted(data.keys() - allowed)
-        ]
+        decoded = decode_command(message, "action", _ACTION_KEYS, provider="Vonage")
+        if isinstance(decoded, CheckedMessage):
+            return decoded
+        action, data, problems = decoded
         command: AppCommand | None = ClearAudioCommand()
         if action == "notify":
             command = None
@@ -132,14 +114,8 @@ class VonageWire(JsonWire):
     def _check_audio(self, audio: bytes) -> CheckedMessage:
         fmt = self.setup.format
         problems: list[Problem] = []
-        if not audio:
-            return rejected(ViolationKind.EMPTY_PAYLOAD, "empty binary frame", event="media")
-        if len(audio) % fmt.bytes_per_sample:
-            return rejected(
-                ViolationKind.PARTIAL_SAMPLE,
-                f"binary frame of {len(audio)} bytes is not whole PCM16 samples",
-                event="media",
-            )
+        if (rejection := check_pcm16_frame(audio, "media")) is not None:
+            return rejection
         frame = fmt.bytes_for(self.frame_ms)
         if len(audio) != frame:
             problems.append(
