@@ -10,6 +10,7 @@ import trio
 from ..apps import load_app
 from ..server import StreamServer
 from ..testing import CallerAudio, CallReport, FakePlivo
+from ._serve import shutdown_on_signal, talk_url
 from ._simulate import _FORMATS, _print_report
 
 
@@ -34,5 +35,23 @@ async def _demo(args: argparse.Namespace) -> CallReport:
     return report
 
 
+async def _demo_browser(args: argparse.Namespace) -> None:
+    from ..web import PlivoFront  # the HTTP front only when asked for
+
+    server = StreamServer(load_app("agent"))
+    front = PlivoFront(server, browser=True)  # loopback only: no token needed
+    async with trio.open_nursery() as nursery:
+        await nursery.start(front.serve, "127.0.0.1", args.port)
+        print(
+            f"talk to the offline agent at {talk_url('127.0.0.1', server.port)} "
+            "(allow the microphone; Ctrl-C stops)",
+            flush=True,
+        )
+        nursery.start_soon(shutdown_on_signal, server)
+
+
 def _run_demo(args: argparse.Namespace) -> int:
+    if args.app == "browser":
+        trio.run(_demo_browser, args)
+        return 0
     return _print_report(trio.run(_demo, args), args)

@@ -80,8 +80,31 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="on SIGINT/SIGTERM, seconds active calls get to finish (default 10)",
     )
     _add_plivo_http_options(p)
+    add_browser_options(p)
     add_workers_argument(p)
     p.set_defaults(run=_run_serve)
+
+
+def add_browser_options(p: argparse.ArgumentParser) -> None:
+    """``--browser`` and its guards: talk to the app from a browser tab."""
+    p.add_argument(
+        "--browser",
+        action="store_true",
+        help="also serve GET /talk, a page to talk to APP from a browser tab (its WebSocket "
+        "is /talk/ws on the same port)",
+    )
+    p.add_argument(
+        "--browser-token-file",
+        metavar="FILE",
+        help="the token the page must send, read from FILE (default: "
+        "$TRIO_PLIVO_BROWSER_TOKEN; without a token the page is served on loopback only)",
+    )
+    p.add_argument(
+        "--browser-public",
+        action="store_true",
+        help="serve the page without a token on a non-loopback --host (anyone who can reach "
+        "the port can talk to APP)",
+    )
 
 
 def _add_plivo_http_options(p: argparse.ArgumentParser) -> None:
@@ -167,10 +190,17 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p.add_argument(
         "app",
         nargs="?",
-        choices=["echo", "agent"],
+        choices=["echo", "agent", "browser"],
         default="echo",
         help="echo (default), or agent: the offline voice agent's menu, barged in on, "
-        "then a goodbye heard in full before it hangs up",
+        "then a goodbye heard in full before it hangs up; or browser: the offline agent "
+        "with a page to talk to it from a browser tab (prints its URL; Ctrl-C stops it)",
+    )
+    p.add_argument(
+        "--port",
+        type=port_number,
+        default=8000,
+        help="demo browser: the page's port (default 8000; 0 picks a free one)",
     )
     p.add_argument("--format", choices=sorted(_FORMATS), default="mulaw8k")
     p.add_argument("--record", metavar="WAV", help="write what the caller heard to this file")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import signal
 
 import trio
 
+from .._exceptions import ConfigurationError
 from ..apps import load_app
 from ..call import CallConfig
 from ..protocol import codec_factory_for
@@ -19,6 +21,22 @@ from ..workers import serve_args_with_workers
 
 def _auth_token(args: argparse.Namespace) -> str | None:
     return args.auth_token or os.environ.get("PLIVO_AUTH_TOKEN") or None
+
+
+def browser_token(args: argparse.Namespace) -> str | None:
+    """The browser page's token: ``--browser-token-file``, else $TRIO_PLIVO_BROWSER_TOKEN."""
+    if args.browser_token_file:
+        try:
+            with open(args.browser_token_file, encoding="utf-8") as file:
+                token = file.read().strip()
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot read --browser-token-file {args.browser_token_file}: {exc.strerror}"
+            ) from None
+        if not token:
+            raise ConfigurationError(f"--browser-token-file {args.browser_token_file} is empty")
+        return token
+    return os.environ.get("TRIO_PLIVO_BROWSER_TOKEN", "").strip() or None
 
 
 def _build_server(args: argparse.Namespace) -> StreamServer:
@@ -44,11 +62,23 @@ async def _serve(args: argparse.Namespace) -> None:
             "not verifying Plivo signatures (set PLIVO_AUTH_TOKEN): anyone can open a call"
         )
     front = None
-    if args.answer:
+    if args.answer or args.browser:
         from ..web import PlivoFront  # the HTTP front only when asked for
 
+        token = browser_token(args) if args.browser else None
+        if args.browser and token is None and not args.browser_public:
+            _refuse_an_open_page(args.host)
         # Built before the nursery so a bad option is a plain ConfigurationError (exit 2).
-        front = PlivoFront(server, content_type=args.content_type, public_url=args.public_url)
+        front = PlivoFront(
+            server,
+            content_type=args.content_type,
+            public_url=args.public_url,
+            browser=args.browser,
+            browser_token=token,
+            browser_public=args.browser and args.browser_public,
+        )
+    elif args.browser_public or args.browser_token_file:
+        raise ConfigurationError("--browser-public and --browser-token-file go with --browser")
     async with trio.open_nursery() as nursery:
         if front is not None:
             await nursery.start(front.serve, args.host, args.port)
@@ -57,13 +87,38 @@ async def _serve(args: argparse.Namespace) -> None:
                 f"status {front.status_path}, health {front.health_path}, stream {args.path})",
                 flush=True,
             )
+            if args.browser:
+                print(f"talk to {args.app} at {talk_url(args.host, server.port)}", flush=True)
         else:
             await nursery.start(server.serve, args.host, args.port)
             print(f"listening on ws://{args.host}:{server.port}{args.path}", flush=True)
-        nursery.start_soon(_shutdown_on_signal, server)
+        nursery.start_soon(shutdown_on_signal, server)
 
 
-async def _shutdown_on_signal(server: StreamServer) -> None:
+def _refuse_an_open_page(host: str) -> None:
+    """Anyone who can reach a public address could talk to the app: say so at start-up
+    rather than answering every browser 403."""
+    if host == "localhost":
+        return
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass
+    raise ConfigurationError(
+        f"--browser on --host {host} needs a token ($TRIO_PLIVO_BROWSER_TOKEN or "
+        "--browser-token-file), or --browser-public to let anyone who reaches the port talk "
+        "to the app"
+    )
+
+
+def talk_url(host: str, port: int | None) -> str:
+    """The browser page's address as a person would open it."""
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::", "::1", "") else host
+    return f"http://{shown}:{port}/talk"
+
+
+async def shutdown_on_signal(server: StreamServer) -> None:
     # The first SIGINT/SIGTERM drains gracefully; the receiver is gone afterwards, so a
     # second Ctrl-C interrupts the drain the usual way.
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
