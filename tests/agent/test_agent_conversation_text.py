@@ -130,3 +130,31 @@ def test_the_model_is_told_when_speech_could_not_be_transcribed() -> None:
     assert chat == [
         {"role": "user", "content": "[The caller said something that could not be transcribed]"}
     ]
+
+
+def test_the_summary_reads_as_a_transcript() -> None:
+    from trio_plivo.agent import Message
+
+    summary = Summary(
+        messages=(
+            Message(
+                role="assistant",
+                content="Hello! This is the",
+                interrupted=True,
+                intended="Hello! This is the demo.",
+            ),
+            Message(role="user", content="1", dtmf=True),
+            Message(role="user", content="", transcribed=False),
+            Message(role="user", content="goodbye"),
+            Message(role="assistant", content="", interrupted=True, intended="Bye."),
+        ),
+        duration=3.0,
+        ended_by="caller",
+    )
+    assert summary.transcript().splitlines() == [
+        "agent: Hello! This is the [cut off; not heard: demo.]",
+        "caller: (key 1)",
+        "caller: (speech, not understood)",
+        "caller: goodbye",
+        "agent: [cut off; not heard: Bye.]",
+    ]

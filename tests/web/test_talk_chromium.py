@@ -278,3 +278,97 @@ async def test_a_conversation_in_headless_chromium(tmp_path: Path, monkeypatch) 
     kept = os.environ.get("TALK_SCREENSHOT")
     if kept:
         shutil.copyfile(screenshot, kept)
+
+
+SPOKEN = Path(__file__).parent.parent / "data" / "agent" / "caller_question.wav"
+#: The caller's speech starts this far into the capture; the file is long enough not to loop.
+AGENT_SPEECH_AT_S, AGENT_FILE_S = 2.0, 30.0
+
+
+def spoken_wav(path: Path, rate: int = 48000) -> None:
+    """Silence, a recorded question (the speech a VAD hears), silence: one utterance."""
+    from trio_plivo.audio import pcm16_from_bytes, read_wav, resample, write_wav
+
+    question = read_wav(SPOKEN)
+    speech = resample(pcm16_from_bytes(question.pcm), question.sample_rate, rate)
+    samples = np.zeros(int(AGENT_FILE_S * rate), dtype=np.int16)
+    start = int(AGENT_SPEECH_AT_S * rate)
+    samples[start : start + speech.size] = speech
+    write_wav(path, samples.astype("<i2").tobytes(), sample_rate=rate)
+
+
+def _talk_to_the_agent(driver: Any, url: str, screenshot: Path) -> dict[str, Any]:
+    """Call, let the WAV speak over the greeting, read the transcript, hang up."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def wait_for(css: str, timeout: float = 40) -> Any:
+        return WebDriverWait(driver, timeout, poll_frequency=0.1).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, css) or False
+        )
+
+    driver.get(url)
+    driver.find_element(By.ID, "call").click()
+    greeting = wait_for("#transcript li.assistant")[0].text
+    struck = wait_for("#transcript li.withdrawn del")[0].text
+    user = wait_for("#transcript li.user")[0].text
+    # The agent's answer to what it could not understand.
+    wait_for("#transcript li.user ~ li.assistant:not(.withdrawn)")
+    transcript = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#transcript li")]
+    driver.save_screenshot(str(screenshot))
+    driver.find_element(By.ID, "call").click()  # Hang up
+    WebDriverWait(driver, 10, poll_frequency=0.1).until(
+        lambda d: d.find_element(By.ID, "call").text == "Call"
+    )
+    return {"greeting": greeting, "struck": struck, "user": user, "transcript": transcript}
+
+
+async def test_the_offline_agent_in_headless_chromium(tmp_path: Path, monkeypatch) -> None:
+    """The built-in offline agent (prerecorded prompts, no speech recognition) behind the
+    page: greeting shown and heard, the caller's speech barges in and is withdrawn from the
+    transcript, the turn is answered, Hang up ends the call with a summary on the server."""
+    from trio_plivo.agent import Summary as AgentSummary
+    from trio_plivo.agent import run_agent
+    from trio_plivo.agent.offline import PromptTTS
+    from trio_plivo.apps.agent import offline_agent_config
+
+    _needs_chromium()
+    monkeypatch.setenv("SE_OFFLINE", "true")
+    wav = tmp_path / "caller.wav"
+    spoken_wav(wav)
+    screenshot = tmp_path / "agent.png"
+    summaries: list[AgentSummary] = []
+    ended = trio.Event()
+
+    async def agent_app(call: Call) -> None:
+        try:
+            config = offline_agent_config(tts=PromptTTS(), stt=None)
+            summaries.append(await run_agent(call, config))
+        finally:
+            ended.set()
+
+    with trio.fail_after(120):
+        async with talk_front(agent_app) as front:
+            url = f"http://127.0.0.1:{front.port}/talk"
+            driver = await trio.to_thread.run_sync(_open_browser, wav, tmp_path / "profile")
+            try:
+                seen = await trio.to_thread.run_sync(_talk_to_the_agent, driver, url, screenshot)
+                await ended.wait()
+            finally:
+                await trio.to_thread.run_sync(driver.quit)
+    print(f"screenshot: {screenshot}")
+    assert seen["greeting"].endswith("Hello!")
+    assert seen["struck"]  # the part of a sentence the caller did not hear
+    assert "not understood" in seen["user"]
+    user_at = next(i for i, line in enumerate(seen["transcript"]) if "not understood" in line)
+    assert any("did not understand" in line for line in seen["transcript"][user_at:])
+    (summary,) = summaries
+    assert summary.ended_by == "caller"
+    roles = [m.role for m in summary.messages]
+    assert roles[:3] == ["assistant", "user", "assistant"]
+    assert summary.messages[0].interrupted and not summary.messages[1].transcribed
+    assert summary.duration > AGENT_SPEECH_AT_S
+    assert screenshot.stat().st_size > 0
+    kept = os.environ.get("TALK_AGENT_SCREENSHOT")
+    if kept:
+        shutil.copyfile(screenshot, kept)

@@ -61,3 +61,33 @@ class Summary:
     turns: tuple[TurnTiming, ...] = ()
     #: Turns that ended on a provider error.
     provider_errors: int = 0
+
+    def transcript(self) -> str:
+        """The conversation as a person reads it, one line a message::
+
+        agent: Hello! This is the demo [cut off; not heard: agent.]
+        caller: (key 1)
+        caller: (speech, not understood)
+        """
+        return "\n".join(_line(message) for message in self.messages)
+
+
+def _line(message: Message) -> str:
+    if message.role == "user":
+        if message.dtmf:
+            return f"caller: (key {message.content})"
+        return (
+            f"caller: {message.content}"
+            if message.transcribed
+            else "caller: (speech, not understood)"
+        )
+    line = f"agent: {message.content}" if message.content else "agent:"
+    if message.interrupted:
+        intended = message.intended or ""
+        unheard = (
+            intended[len(message.content) :].strip()
+            if intended.startswith(message.content)
+            else intended
+        )
+        line += f" [cut off; not heard: {unheard}]" if unheard else " [cut off]"
+    return line

@@ -59,16 +59,17 @@ async def agent(call: Call) -> None:
         "call %s: offline agent (voice %s, %s)",
         call.call_id,
         type(config.tts).__name__,
-        type(config.stt).__name__ if config.stt else "keys only",
+        type(config.stt).__name__ if config.stt else "no speech recognition: voice turns, keys",
     )
     await run_agent(call, config)
 
 
 def _log_summary(summary: Summary) -> None:
     logger.info(
-        "call %s: agent ended by %s after %.1f s, %d messages",
+        "call %s: agent ended by %s after %.1f s, %d messages:\n%s",
         summary.call_id,
         summary.ended_by,
         summary.duration,
         len(summary.messages),
+        summary.transcript(),
     )
