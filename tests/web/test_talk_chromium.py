@@ -167,25 +167,30 @@ def _open_browser(wav: Path, profile: Path) -> Any:
     return webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
 
 
+def _wait_for(driver: Any, css: str, timeout: float = 40) -> Any:
+    """The elements ``css`` selects, once there are any (polled; fails after ``timeout``)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, css) or False
+    )
+
+
 def _converse(driver: Any, url: str, screenshot: Path) -> dict[str, Any]:
     """Drive the page like a person: call, speak (the WAV), press a key, mute, hang up."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    def wait_for(css: str, timeout: float = 30) -> Any:
-        return WebDriverWait(driver, timeout, poll_frequency=0.1).until(
-            lambda d: d.find_elements(By.CSS_SELECTOR, css) or False
-        )
-
     driver.get(url)
     driver.find_element(By.ID, "call").click()
-    [greeting] = wait_for("#transcript li.assistant")
+    [greeting] = _wait_for(driver, "#transcript li.assistant")
     greeting_text = greeting.text
-    [withdrawn] = wait_for("#transcript li.withdrawn del")
+    [withdrawn] = _wait_for(driver, "#transcript li.withdrawn del")
     struck = withdrawn.text
-    [user] = wait_for("#transcript li.user")
+    [user] = _wait_for(driver, "#transcript li.user")
     user_text = user.text
-    wait_for("#transcript li.assistant:not(.withdrawn)")
+    _wait_for(driver, "#transcript li.assistant:not(.withdrawn)")
     driver.find_element(By.CSS_SELECTOR, '#dialpad button[data-key="5"]').click()
     driver.find_element(By.ID, "mute").click()
     # The reply plays to its end: the page acknowledges its mark.
@@ -302,18 +307,13 @@ def _talk_to_the_agent(driver: Any, url: str, screenshot: Path) -> dict[str, Any
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    def wait_for(css: str, timeout: float = 40) -> Any:
-        return WebDriverWait(driver, timeout, poll_frequency=0.1).until(
-            lambda d: d.find_elements(By.CSS_SELECTOR, css) or False
-        )
-
     driver.get(url)
     driver.find_element(By.ID, "call").click()
-    greeting = wait_for("#transcript li.assistant")[0].text
-    struck = wait_for("#transcript li.withdrawn del")[0].text
-    user = wait_for("#transcript li.user")[0].text
+    greeting = _wait_for(driver, "#transcript li.assistant")[0].text
+    struck = _wait_for(driver, "#transcript li.withdrawn del")[0].text
+    user = _wait_for(driver, "#transcript li.user")[0].text
     # The agent's answer to what it could not understand.
-    wait_for("#transcript li.user ~ li.assistant:not(.withdrawn)")
+    _wait_for(driver, "#transcript li.user ~ li.assistant:not(.withdrawn)")
     transcript = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#transcript li")]
     driver.save_screenshot(str(screenshot))
     driver.find_element(By.ID, "call").click()  # Hang up

@@ -12,7 +12,7 @@ import base64
 import binascii
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final
 
 import attrs
@@ -190,10 +190,18 @@ def decode_object(
 
 
 def decode_command(
-    message: str, key: str, allowed: Mapping[str, frozenset[str]], *, provider: str
+    message: Message,
+    key: str,
+    allowed: Mapping[str, frozenset[str]],
+    *,
+    provider: str,
+    audio: Callable[[bytes], CheckedMessage],
 ) -> tuple[str, dict[str, object], list[Problem]] | CheckedMessage:
     """A JSON command whose name is under ``key`` (``"action"``, ``"type"``): its name, its
-    object and its unknown fields as problems; or the rejection of anything else."""
+    object and its unknown fields as problems. A binary frame is judged by ``audio``; anything
+    else is rejected."""
+    if isinstance(message, bytes):
+        return audio(message)
     data = decode_object(message, provider=provider)
     if isinstance(data, CheckedMessage):
         return data

@@ -75,9 +75,9 @@ class BrowserWire(JsonWire):
         return {"type": message.event, **body}
 
     def check(self, message: Message) -> CheckedMessage:
-        if isinstance(message, bytes):
-            return self._check_audio(message)
-        decoded = decode_command(message, "type", _ALLOWED_KEYS, provider="the page")
+        decoded = decode_command(
+            message, "type", _ALLOWED_KEYS, provider="the page", audio=self._check_audio
+        )
         if isinstance(decoded, CheckedMessage):
             return decoded
         kind, data, problems = decoded

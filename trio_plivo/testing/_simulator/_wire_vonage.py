@@ -87,9 +87,9 @@ class VonageWire(JsonWire):
         return None
 
     def check(self, message: Message) -> CheckedMessage:
-        if isinstance(message, bytes):
-            return self._check_audio(message)
-        decoded = decode_command(message, "action", _ACTION_KEYS, provider="Vonage")
+        decoded = decode_command(
+            message, "action", _ACTION_KEYS, provider="Vonage", audio=self._check_audio
+        )
         if isinstance(decoded, CheckedMessage):
             return decoded
         action, data, problems = decoded
