@@ -315,12 +315,19 @@ def _talk_to_the_agent(driver: Any, url: str, screenshot: Path) -> dict[str, Any
     # The agent's answer to what it could not understand.
     _wait_for(driver, "#transcript li.user ~ li.assistant:not(.withdrawn)")
     transcript = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#transcript li")]
+    state = driver.execute_script("return window.talkState")
     driver.save_screenshot(str(screenshot))
     driver.find_element(By.ID, "call").click()  # Hang up
     WebDriverWait(driver, 10, poll_frequency=0.1).until(
         lambda d: d.find_element(By.ID, "call").text == "Call"
     )
-    return {"greeting": greeting, "struck": struck, "user": user, "transcript": transcript}
+    return {
+        "greeting": greeting,
+        "struck": struck,
+        "user": user,
+        "transcript": transcript,
+        "state": state,
+    }
 
 
 async def test_the_offline_agent_in_headless_chromium(tmp_path: Path, monkeypatch) -> None:
@@ -358,6 +365,9 @@ async def test_the_offline_agent_in_headless_chromium(tmp_path: Path, monkeypatc
                 await trio.to_thread.run_sync(driver.quit)
     print(f"screenshot: {screenshot}")
     assert seen["greeting"].endswith("Hello!")
+    # The greeting was heard: audio played, its first sentence's mark acknowledged; then cleared.
+    assert seen["state"]["framesReceived"] > 25 and seen["state"]["marksAcked"] >= 1
+    assert seen["state"]["clears"] >= 1
     assert seen["struck"]  # the part of a sentence the caller did not hear
     assert "not understood" in seen["user"]
     user_at = next(i for i, line in enumerate(seen["transcript"]) if "not understood" in line)
