@@ -8,11 +8,13 @@ import errno
 import logging
 import os
 import socket
+from pathlib import Path
 
 import pytest
 import trio
 
 from trio_plivo import ConfigurationError
+from trio_plivo.apps import echo
 from trio_plivo.cli import build_parser, main
 from trio_plivo.workers import (
     WORKER_ID_ENV,
@@ -27,7 +29,7 @@ from trio_plivo.workers import (
     serve_args_with_workers,
     worker_count,
 )
-from trio_plivo.workers._options import WorkerSpec, options_from_dict
+from trio_plivo.workers._options import WorkerSpec, build_server, options_from_dict
 from trio_plivo.workers._sockets import open_listeners, reserve
 
 SECRET = "s3cr3t-auth-token-value"
@@ -205,3 +207,26 @@ def test_serve_with_workers_runs_the_supervisor(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(_run, "run_workers", fake_run_workers)
     assert main(["serve", "echo", "--port", "0", "--workers", "auto"]) == 3
     assert calls == [("echo", "auto")]
+
+
+def test_the_browser_page_options_reach_the_workers(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen: dict[str, object] = {}
+
+    def fake_run_workers(app: str, **kwargs: object) -> int:
+        seen.update(kwargs)
+        return 0
+
+    monkeypatch.setattr(_run, "run_workers", fake_run_workers)
+    token_file = tmp_path / "token"
+    token_file.write_text("page-token-for-workers\n")
+    argv = ["serve", "echo", "--workers", "2", "--browser", "--browser-token-file", str(token_file)]
+    assert serve_args_with_workers(build_parser().parse_args(argv)) == 0
+    # The token itself travels (over the workers' pipe); the file name does not.
+    assert seen["browser"] is True and seen["browser_token"] == "page-token-for-workers"
+    assert "browser_token_file" not in seen
+    options = ServeOptions(app="echo", browser=True, browser_token="page-token-for-workers")
+    assert "page-token-for-workers" not in repr(options)
+    _, front = build_server(options, echo)
+    assert front is not None and front.browser

@@ -19,6 +19,10 @@ __all__ = ["open_call", "receive_start", "run_tasks"]
 
 logger = logging.getLogger("trio_plivo.call")
 
+#: Messages before the start that the codec cannot read, beyond which the stream is refused
+#: (a tenth of a second of another provider's media).
+_MALFORMED_BEFORE_START = 5
+
 
 async def receive_start(call: Call) -> None:
     """Read until the provider's ``start`` (before any task runs)."""
@@ -31,6 +35,14 @@ async def receive_start(call: Call) -> None:
                 call._transport_closed = True
                 raise CallClosed(f"closed before start: {exc.reason}", code=exc.code) from None
             call._reader.handle(message)
+            if call._start is None and call._reader.malformed > _MALFORMED_BEFORE_START:
+                # A stray message before the start is skipped; a peer that keeps sending what
+                # this codec cannot read speaks another protocol, and will never start.
+                provider = call._codec.provider
+                reason = f"not a {provider} stream opening (serve --provider auto detects it)"
+                logger.warning("refused a stream: %s", reason)
+                await call.aclose(1008, reason)
+                raise CallClosed(reason, code=1008)
             if call._start is None and call._codec.state is StreamState.ENDED:
                 # The codec gave up on this stream (e.g. provider detection saw a first
                 # message it cannot place): no start will ever be understood.

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from .._exceptions import ConfigurationError
+from ._errors import check_websocket_url, explain
 from ._parser import add_commands
 
 __all__ = ["build_parser", "main"]
@@ -36,12 +37,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The WebSocket library logs every connection at INFO; our call lines say more.
     logging.getLogger("websockets").setLevel(logging.WARNING)
     try:
+        url = getattr(args, "url", None)
+        if url is not None:
+            check_websocket_url(url)
         code: int = args.run(args)
     except ConfigurationError as exc:
         print(f"trio-plivo: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BaseException as exc:
+        message = explain(exc, args)
+        if message is None:
+            raise
+        print(f"trio-plivo: {message}", file=sys.stderr)
+        return 1
     return code
 
 

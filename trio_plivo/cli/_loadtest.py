@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+import trio
+
 from .._exceptions import ConfigurationError
 
 
@@ -35,4 +37,14 @@ def _run_loadtest(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict()))
     else:
         print(result.format_summary())
+    if result.report.connected == 0:
+        # Not one call got through: open one WebSocket to say why, the way simulate does.
+        trio.run(_open_once, args.url)
     return 0 if result.report.calls_ok == args.calls and result.generator_ok else 1
+
+
+async def _open_once(url: str) -> None:
+    from ..ws import connect_websocket
+
+    ws = await connect_websocket(url)
+    await ws.aclose()

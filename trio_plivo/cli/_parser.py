@@ -7,8 +7,7 @@ import argparse
 
 from .._format import MULAW_8K
 from ..apps import BUILTIN_APPS
-from ..protocol import PROVIDERS
-from ..testing._simulator._providers import SIMULATED
+from ..testing._simulator._providers import PHONE_PROVIDERS, SIMULATED
 from ..workers import add_workers_argument
 from ._connect import _run_connect
 from ._demo import _run_demo
@@ -39,12 +38,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     _add_loadtest(commands)
 
 
-def add_simulated_provider(parser: argparse.ArgumentParser) -> None:
-    """``--provider``: whose protocol a simulated caller speaks."""
+def add_simulated_provider(
+    parser: argparse.ArgumentParser, choices: tuple[str, ...] = tuple(SIMULATED)
+) -> None:
+    """``--provider``: whose protocol a simulated caller speaks (the registry's order, as
+    everywhere)."""
     parser.add_argument(
         "--provider",
         default="plivo",
-        choices=list(SIMULATED),
+        choices=list(choices),
         help="whose protocol to speak (default plivo)",
     )
 
@@ -67,9 +69,10 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--max-calls", type=int, default=None, help="refuse calls beyond this (503)")
     p.add_argument(
         "--provider",
-        default="plivo",
-        choices=sorted(PROVIDERS),
-        help="wire protocol of the calls (default plivo; auto: detect from the first message)",
+        default="auto",
+        choices=["auto", *PHONE_PROVIDERS],
+        help="wire protocol of the calls (default auto: detected from each stream's first "
+        "messages, a bare Plivo start included; name one to accept only it)",
     )
     p.add_argument("--record-dir", help="record every call to DIR/<call id>.wav (stereo)")
     p.add_argument("--event-log-dir", help="append every call event to DIR/events-DAY.jsonl")
@@ -217,7 +220,12 @@ def _add_connect(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument("url", metavar="URL")
     p.add_argument("app", metavar="APP")
-    p.add_argument("--provider", default="auto", choices=sorted(PROVIDERS))
+    p.add_argument(
+        "--provider",
+        default="auto",
+        choices=["auto", *PHONE_PROVIDERS],
+        help="wire protocol of the streams (default auto: detected from the first messages)",
+    )
     p.add_argument("--no-reconnect", action="store_true", help="one stream, then exit")
     p.add_argument("--max-attempts", type=int, default=None, help="give up after N failures")
     p.add_argument(
@@ -242,7 +250,7 @@ def _add_loadtest(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "trips and errors.",
     )
     p.add_argument("url", metavar="URL")
-    add_simulated_provider(p)
+    add_simulated_provider(p, PHONE_PROVIDERS)
     p.add_argument("--calls", type=int, required=True, help="concurrent calls")
     p.add_argument("--duration", type=float, default=5.0, help="measured seconds (default 5)")
     p.add_argument("--ramp", type=float, default=1.0, help="seconds to open all calls (default 1)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import os
 import signal
@@ -11,6 +10,7 @@ import signal
 import trio
 
 from .._exceptions import ConfigurationError
+from .._secrets import read_secret_file
 from ..apps import load_app
 from ..call import CallConfig
 from ..protocol import codec_factory_for
@@ -26,16 +26,7 @@ def _auth_token(args: argparse.Namespace) -> str | None:
 def browser_token(args: argparse.Namespace) -> str | None:
     """The browser page's token: ``--browser-token-file``, else $TRIO_PLIVO_BROWSER_TOKEN."""
     if args.browser_token_file:
-        try:
-            with open(args.browser_token_file, encoding="utf-8") as file:
-                token = file.read().strip()
-        except OSError as exc:
-            raise ConfigurationError(
-                f"cannot read --browser-token-file {args.browser_token_file}: {exc.strerror}"
-            ) from None
-        if not token:
-            raise ConfigurationError(f"--browser-token-file {args.browser_token_file} is empty")
-        return token
+        return read_secret_file(args.browser_token_file, "--browser-token-file")
     return os.environ.get("TRIO_PLIVO_BROWSER_TOKEN", "").strip() or None
 
 
@@ -64,10 +55,11 @@ async def _serve(args: argparse.Namespace) -> None:
     front = None
     if args.answer or args.browser:
         from ..web import PlivoFront  # the HTTP front only when asked for
+        from ..web._talk import check_browser_host
 
         token = browser_token(args) if args.browser else None
-        if args.browser and token is None and not args.browser_public:
-            _refuse_an_open_page(args.host)
+        if args.browser:
+            check_browser_host(args.host, token, args.browser_public)
         # Built before the nursery so a bad option is a plain ConfigurationError (exit 2).
         front = PlivoFront(
             server,
@@ -93,23 +85,6 @@ async def _serve(args: argparse.Namespace) -> None:
             await nursery.start(server.serve, args.host, args.port)
             print(f"listening on ws://{args.host}:{server.port}{args.path}", flush=True)
         nursery.start_soon(shutdown_on_signal, server)
-
-
-def _refuse_an_open_page(host: str) -> None:
-    """Anyone who can reach a public address could talk to the app: say so at start-up
-    rather than answering every browser 403."""
-    if host == "localhost":
-        return
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return
-    except ValueError:
-        pass
-    raise ConfigurationError(
-        f"--browser on --host {host} needs a token ($TRIO_PLIVO_BROWSER_TOKEN or "
-        "--browser-token-file), or --browser-public to let anyone who reaches the port talk "
-        "to the app"
-    )
 
 
 def talk_url(host: str, port: int | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from functools import partial
 
 import trio
@@ -30,6 +31,14 @@ def _print_report(report: CallReport, args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), default=str))
     else:
         print(format_report(report))
+    close = report.close
+    if close.by == "app" and close.code == 1008 and not report.counts.play_audio_received:
+        print(
+            f"trio-plivo: the server refused the {report.provider} stream ({close.reason}): "
+            f"is it serving --provider auto or --provider {report.provider}?",
+            file=sys.stderr,
+        )
+        return 1
     return 1 if report.violations else 0
 
 

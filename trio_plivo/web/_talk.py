@@ -34,14 +34,14 @@ from urllib.parse import parse_qsl, urlsplit
 import attrs
 import trio
 
-from .._exceptions import ConnectionClosed, RemoteProtocolError
+from .._exceptions import ConfigurationError, ConnectionClosed, RemoteProtocolError
 from ..protocol.browser import BrowserCloseCode, BrowserCodec, parse_browser_start
 from ..server import StreamServer
 from ..transport import Message, MessageTransport
 from ..ws import HandshakeRequest, HTTPResponse, accept_websocket
 from ._http import WebRequest
 
-__all__ = ["TALK_PATH", "TALK_WS_PATH", "BrowserTalk"]
+__all__ = ["TALK_PATH", "TALK_WS_PATH", "BrowserTalk", "check_browser_host"]
 
 logger = logging.getLogger("trio_plivo.web")
 
@@ -103,6 +103,23 @@ def _error(status: int, message: str, headers: tuple[tuple[str, str], ...] = ())
 
 def _close_reason(text: str) -> str:
     return text.encode()[:_MAX_REASON_BYTES].decode("utf-8", "ignore")
+
+
+def check_browser_host(host: str | None, token: str | None, public: bool) -> None:
+    """Refuse, at start-up, to serve the page without a token on a non-loopback ``host``
+    unless ``public`` (else every browser would be answered 403)."""
+    if token is not None or public or host in ("localhost", "127.0.0.1", "::1"):
+        return
+    try:
+        if host is not None and ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass
+    raise ConfigurationError(
+        f"--browser on --host {host} needs a token ($TRIO_PLIVO_BROWSER_TOKEN or "
+        "--browser-token-file), or --browser-public to let anyone who reaches the port talk "
+        "to the app"
+    )
 
 
 def _is_loopback(address: object) -> bool:

@@ -58,10 +58,19 @@ class ServeOptions:
     public_url: str | None = None
     content_type: str = MULAW_8K.to_content_type()
     auth_token: str | None = attrs.field(default=None, repr=False)
+    #: Serve the browser page at ``/talk`` (the front, even without ``answer``).
+    browser: bool = False
+    #: The page's token; defaults to ``$TRIO_PLIVO_BROWSER_TOKEN``. Never in a repr.
+    browser_token: str | None = attrs.field(default=None, repr=False)
+    browser_public: bool = False
 
     def resolved_auth_token(self) -> str | None:
         """``auth_token``, else ``$PLIVO_AUTH_TOKEN``, else ``None`` (signatures unchecked)."""
         return self.auth_token or os.environ.get("PLIVO_AUTH_TOKEN") or None
+
+    def resolved_browser_token(self) -> str | None:
+        """``browser_token``, else ``$TRIO_PLIVO_BROWSER_TOKEN``, else ``None``."""
+        return self.browser_token or os.environ.get("TRIO_PLIVO_BROWSER_TOKEN", "").strip() or None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (secrets included: for the worker pipe only)."""
@@ -130,11 +139,18 @@ def build_server(
         signature_validator=validator,
         codec_factory=codec_factory_for(options.provider),
     )
-    if not options.answer:
+    if not (options.answer or options.browser):
         return server, None
     from ..web import PlivoFront  # the HTTP front only when asked for
 
-    front = PlivoFront(server, content_type=options.content_type, public_url=options.public_url)
+    front = PlivoFront(
+        server,
+        content_type=options.content_type,
+        public_url=options.public_url,
+        browser=options.browser,
+        browser_token=options.resolved_browser_token() if options.browser else None,
+        browser_public=options.browser and options.browser_public,
+    )
     return server, front
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from functools import partial
 from typing import Any
 
@@ -10,6 +11,7 @@ import attrs
 import trio
 
 from .._exceptions import ConfigurationError
+from .._secrets import read_secret_file
 from ._options import ServeOptions, worker_count
 from ._supervisor import RestartPolicy, WorkerPool
 
@@ -101,6 +103,16 @@ def serve_args_with_workers(args: argparse.Namespace) -> int:
     """Run ``trio-plivo serve``'s parsed ``args`` (with ``--workers``) under a supervisor."""
     known = {field.name for field in attrs.fields(ServeOptions)}
     given = {k: v for k, v in vars(args).items() if k not in _NOT_OPTIONS}
+    token_file = given.pop("browser_token_file", None)
+    if token_file:  # read here: the workers get the token itself, over their pipe
+        given["browser_token"] = read_secret_file(token_file, "--browser-token-file")
+    elif given.get("browser_public") and not given.get("browser"):
+        raise ConfigurationError("--browser-public and --browser-token-file go with --browser")
+    if given.get("browser"):
+        from ..web._talk import check_browser_host
+
+        token = given.get("browser_token") or os.environ.get("TRIO_PLIVO_BROWSER_TOKEN")
+        check_browser_host(args.host, token or None, bool(given.get("browser_public")))
     unknown = sorted(set(given) - known)
     if unknown:  # a serve option this module does not know yet: refuse, never drop it
         raise ConfigurationError(f"--workers does not support: {', '.join(unknown)}")

@@ -287,12 +287,19 @@ async def _one_call(
             with trio.move_on_at(end_at + job.grace):
                 await trio.sleep_until(max(call.playout_end, trio.current_time()))
             nursery.cancel_scope.cancel()
-    except* ConnectionClosed:
+    except* ConnectionClosed as group:
         # (except*: the receive loop raises it from inside the call's nursery.)
         # The server hung up: every frame of the call not echoed counts as lost, also the
         # ones the ticker could no longer send.
         ok = False
-        report.errors["closed_by_server"] += 1
+        closed = group.exceptions[0]
+        assert isinstance(closed, ConnectionClosed)
+        if closed.code == 1008:
+            # A policy refusal (an opening the server did not understand, a bad signature):
+            # its reason is what the person running the test needs to read.
+            report.errors[f"refused by the server (1008: {closed.reason})"] += 1
+        else:
+            report.errors["closed_by_server"] += 1
         call.sent = call.frames
     finally:
         call.done = True
