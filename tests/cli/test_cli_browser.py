@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -14,43 +13,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from cli_helpers import running_until
+
 from trio_plivo.ws import WebSocketHandshakeError
 
 TOKEN = "browser-token-from-a-file-7d1e"
 
 
 @contextmanager
-def running(
-    *args: str, env: dict[str, str] | None = None
-) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def running(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """Run the CLI until it prints the page's URL; yield the process and the URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "trio_plivo", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-    )
-    assert proc.stdout is not None
-    try:
-        url = None
-        for line in proc.stdout:  # the lines before it: "listening on ..."
-            if match := re.search(r"at (http://localhost:\d+/talk)", line):
-                url = match.group(1)
-                break
-        assert url is not None, proc.stderr.read() if proc.stderr else ""
-        yield proc, url
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.stdout.close()
-            if proc.stderr is not None:
-                proc.stderr.close()
+    with running_until(r"at (http://localhost:\d+/talk)", *args) as (proc, found):
+        yield proc, found.group(1)
 
 
 def fetch(url: str) -> tuple[int, str]:

@@ -4,8 +4,6 @@ and 5; #15, item 9): 2 for a usage error, 1 for a failure, never a traceback."""
 from __future__ import annotations
 
 import os
-import re
-import signal
 import socket
 import subprocess
 import sys
@@ -13,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from cli_helpers import running_until
 
 TOKEN = "first-hour-auth-token-12345"
 
@@ -37,27 +36,9 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
 @contextmanager
 def serving(*options: str, env: dict[str, str] | None = None) -> Iterator[int]:
     """``trio-plivo serve echo --port 0 OPTIONS``; yields its port."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "trio_plivo", "serve", "echo", "--port", "0", *options],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-    )
-    assert proc.stdout is not None
-    try:
-        line = proc.stdout.readline()
-        match = re.search(r":(\d+)/", line)
-        assert match, line
-        yield int(match.group(1))
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.stdout.close()
+    args = ("serve", "echo", "--port", "0", *options)
+    with running_until(r"listening on \S+:(\d+)/", *args, env=env) as (_, found):
+        yield int(found.group(1))
 
 
 def free_port() -> int:

@@ -177,6 +177,18 @@ def _wait_for(driver: Any, css: str, timeout: float = 40) -> Any:
     )
 
 
+def _screenshot_and_hang_up(driver: Any, screenshot: Path) -> None:
+    """Keep what the page shows, then press Hang up and wait until it is ready to call."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.save_screenshot(str(screenshot))
+    driver.find_element(By.ID, "call").click()
+    WebDriverWait(driver, 10, poll_frequency=0.1).until(
+        lambda d: d.find_element(By.ID, "call").text == "Call"
+    )
+
+
 def _converse(driver: Any, url: str, screenshot: Path) -> dict[str, Any]:
     """Drive the page like a person: call, speak (the WAV), press a key, mute, hang up."""
     from selenium.webdriver.common.by import By
@@ -198,11 +210,7 @@ def _converse(driver: Any, url: str, screenshot: Path) -> dict[str, Any]:
         lambda d: d.execute_script("return window.talkState.marksAcked") >= 1
     )
     state = driver.execute_script("return window.talkState")
-    driver.save_screenshot(str(screenshot))
-    driver.find_element(By.ID, "call").click()  # Hang up
-    WebDriverWait(driver, 10, poll_frequency=0.1).until(
-        lambda d: d.find_element(By.ID, "call").text == "Call"
-    )
+    _screenshot_and_hang_up(driver, screenshot)
     return {
         "greeting": greeting_text,
         "struck": struck,
@@ -305,7 +313,6 @@ def spoken_wav(path: Path, rate: int = 48000) -> None:
 def _talk_to_the_agent(driver: Any, url: str, screenshot: Path) -> dict[str, Any]:
     """Call, let the WAV speak over the greeting, read the transcript, hang up."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(url)
     driver.find_element(By.ID, "call").click()
@@ -316,11 +323,7 @@ def _talk_to_the_agent(driver: Any, url: str, screenshot: Path) -> dict[str, Any
     _wait_for(driver, "#transcript li.user ~ li.assistant:not(.withdrawn)")
     transcript = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#transcript li")]
     state = driver.execute_script("return window.talkState")
-    driver.save_screenshot(str(screenshot))
-    driver.find_element(By.ID, "call").click()  # Hang up
-    WebDriverWait(driver, 10, poll_frequency=0.1).until(
-        lambda d: d.find_element(By.ID, "call").text == "Call"
-    )
+    _screenshot_and_hang_up(driver, screenshot)
     return {
         "greeting": greeting,
         "struck": struck,

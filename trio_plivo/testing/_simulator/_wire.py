@@ -17,9 +17,10 @@ import attrs
 
 from ..._format import AudioFormat
 from ...transport import Message
-from ._validate import CheckedMessage
+from ._validate import CheckedMessage, Problem, decode_command
 
 __all__ = [
+    "CommandWire",
     "JsonWire",
     "ProviderWire",
     "WireMessage",
@@ -119,7 +120,14 @@ def epoch_ms(setup: WireSetup, at: float) -> int:
 
 
 class JsonWire:
-    """Numbering shared by the JSON providers: subclasses say where the number goes."""
+    """What the providers share: the usual packet and acknowledgement behaviour (subclasses
+    say where they differ) and the numbering of JSON messages (subclasses say where the
+    number goes)."""
+
+    frame_ms: int = 20
+    has_dtmf_events: bool = True
+    play_event: str = "media"
+    acks_cleared_marks: bool = False
 
     #: The key of the per-stream message counter (``None``: the provider numbers nothing).
     SEQUENCE_KEY: ClassVar[str | None] = None
@@ -142,3 +150,33 @@ class JsonWire:
             )
         out.update(body)
         return out
+
+
+class CommandWire(JsonWire):
+    """A provider whose app sends binary audio frames and JSON commands named under one key
+    (Vonage's ``action``, the browser page's ``type``): the shared decoding, then
+    :meth:`check_command` for the command's own fields."""
+
+    COMMAND_KEY: ClassVar[str]
+    #: The fields each command may have, by command name.
+    COMMANDS: ClassVar[Mapping[str, frozenset[str]]]
+    #: The provider as error messages name it.
+    TITLE: ClassVar[str]
+
+    def check(self, message: Message) -> CheckedMessage:
+        decoded = decode_command(
+            message, self.COMMAND_KEY, self.COMMANDS, provider=self.TITLE, audio=self.check_audio
+        )
+        if isinstance(decoded, CheckedMessage):
+            return decoded
+        return self.check_command(*decoded)
+
+    def check_audio(self, audio: bytes) -> CheckedMessage:
+        """Judge one binary audio frame."""
+        raise NotImplementedError
+
+    def check_command(
+        self, name: str, data: dict[str, object], problems: list[Problem]
+    ) -> CheckedMessage:
+        """Judge a decoded command (``problems`` holds its unknown fields so far)."""
+        raise NotImplementedError

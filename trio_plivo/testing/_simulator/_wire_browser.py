@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from ...transport import Message
 from ._validate import (
     CheckedMessage,
     CheckpointCommand,
@@ -21,12 +20,12 @@ from ._validate import (
     ConversationTextCommand,
     HangupCommand,
     PlayAudioCommand,
+    Problem,
     absent_or_wrong,
     check_pcm16_frame,
-    decode_command,
     rejected,
 )
-from ._wire import JsonWire, WireMessage
+from ._wire import CommandWire, WireMessage
 
 __all__ = ["BrowserWire"]
 
@@ -39,15 +38,15 @@ _ALLOWED_KEYS: Final = {
 }
 
 
-class BrowserWire(JsonWire):
+class BrowserWire(CommandWire):
     """The talk page's side of one browser conversation (JSON commands named by ``type``,
     not numbered)."""
 
     provider = "browser"
-    frame_ms = 20
-    has_dtmf_events = True
+    COMMAND_KEY = "type"
+    COMMANDS = _ALLOWED_KEYS
+    TITLE = "the page"
     play_event = "audio"
-    acks_cleared_marks = False
 
     def opening(self) -> list[WireMessage]:
         start = {"sampleRate": self.setup.format.sample_rate, "metadata": dict(self.setup.headers)}
@@ -74,13 +73,9 @@ class BrowserWire(JsonWire):
             return body
         return {"type": message.event, **body}
 
-    def check(self, message: Message) -> CheckedMessage:
-        decoded = decode_command(
-            message, "type", _ALLOWED_KEYS, provider="the page", audio=self._check_audio
-        )
-        if isinstance(decoded, CheckedMessage):
-            return decoded
-        kind, data, problems = decoded
+    def check_command(
+        self, kind: str, data: dict[str, object], problems: list[Problem]
+    ) -> CheckedMessage:
         command: CheckpointCommand | ClearAudioCommand | HangupCommand | ConversationTextCommand
         if kind == "mark":
             name = data.get("name")
@@ -100,7 +95,7 @@ class BrowserWire(JsonWire):
             command = ConversationTextCommand(kind, text)
         return CheckedMessage(event=kind, data=data, command=command, problems=tuple(problems))
 
-    def _check_audio(self, audio: bytes) -> CheckedMessage:
+    def check_audio(self, audio: bytes) -> CheckedMessage:
         if (rejection := check_pcm16_frame(audio, "audio")) is not None:
             return rejection
         # The page's player buffers whatever length it gets: no frame size to keep to.

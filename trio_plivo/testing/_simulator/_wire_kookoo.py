@@ -69,8 +69,6 @@ class KooKooWire(JsonWire):
     provider = "kookoo"
     frame_ms = 10
     has_dtmf_events = False
-    play_event = "media"
-    acks_cleared_marks = False
 
     def opening(self) -> list[WireMessage]:
         setup = self.setup

@@ -23,10 +23,7 @@ class PlivoWire(JsonWire):
     """Plivo's side of one stream."""
 
     provider = "plivo"
-    frame_ms = 20
-    has_dtmf_events = True
     play_event = "playAudio"
-    acks_cleared_marks = False
     SEQUENCE_KEY: ClassVar[str | None] = "sequenceNumber"
     SEQUENCE_AS_TEXT: ClassVar[bool] = False
 

@@ -49,9 +49,6 @@ class TwilioShapedWire(JsonWire):
     """The shared builders and checks; subclasses spell the keys and build ``start``."""
 
     provider = "twilio"
-    frame_ms = 20
-    has_dtmf_events = True
-    play_event = "media"
     acks_cleared_marks = True
     SEQUENCE_KEY: ClassVar[str | None] = "sequenceNumber"
     #: The stream id key on the provider's messages.

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 
 import orjson
 
-from ...transport import Message
 from ._validate import (
     HARMLESS,
     AppCommand,
@@ -27,23 +26,21 @@ from ._validate import (
     ViolationKind,
     absent_or_wrong,
     check_pcm16_frame,
-    decode_command,
 )
-from ._wire import JsonWire, WireMessage, WireSetup
+from ._wire import CommandWire, WireMessage, WireSetup
 
 __all__ = ["VonageWire"]
 
 _ACTION_KEYS = {"clear": frozenset({"action"}), "notify": frozenset({"action", "payload"})}
 
 
-class VonageWire(JsonWire):
+class VonageWire(CommandWire):
     """Vonage's side of one WebSocket call leg."""
 
     provider = "vonage"
-    frame_ms = 20
-    has_dtmf_events = True
-    play_event = "media"
-    acks_cleared_marks = False
+    COMMAND_KEY = "action"
+    COMMANDS = _ACTION_KEYS
+    TITLE = "Vonage"
 
     def __init__(self, setup: WireSetup) -> None:
         super().__init__(setup)
@@ -86,13 +83,9 @@ class VonageWire(JsonWire):
     def stop(self) -> WireMessage | None:
         return None
 
-    def check(self, message: Message) -> CheckedMessage:
-        decoded = decode_command(
-            message, "action", _ACTION_KEYS, provider="Vonage", audio=self._check_audio
-        )
-        if isinstance(decoded, CheckedMessage):
-            return decoded
-        action, data, problems = decoded
+    def check_command(
+        self, action: str, data: dict[str, object], problems: list[Problem]
+    ) -> CheckedMessage:
         command: AppCommand | None = ClearAudioCommand()
         if action == "notify":
             command = None
@@ -111,7 +104,7 @@ class VonageWire(JsonWire):
             command = None
         return CheckedMessage(event=action, data=data, command=command, problems=tuple(problems))
 
-    def _check_audio(self, audio: bytes) -> CheckedMessage:
+    def check_audio(self, audio: bytes) -> CheckedMessage:
         fmt = self.setup.format
         problems: list[Problem] = []
         if (rejection := check_pcm16_frame(audio, "media")) is not None:
