@@ -6,13 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from agent_fakes import FakeLLM, FakeSTT, FakeTTS, run_agent_on, speech
+from extras import needs_extra
 from trio.testing import MockClock
 
 from trio_plivo import L16_8K
 from trio_plivo.agent import AgentConfig
 from trio_plivo.testing import CallerAudio, CallReport, FakePlivo
 
-pytest.importorskip("webrtcvad")
+pytestmark = needs_extra("webrtcvad", "agent")
 
 RATE = 8000
 GREETING = (

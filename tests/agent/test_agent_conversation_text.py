@@ -7,9 +7,9 @@ as the audio plays, so a barge-in withdraws exactly what was not heard.
 
 from __future__ import annotations
 
-import pytest
 import trio
 from agent_fakes import FakeLLM, FakeSTT, FakeTTS, run_agent_on, speech
+from extras import needs_extra
 from trio.testing import MockClock
 
 from trio_plivo import L16_16K
@@ -19,7 +19,7 @@ from trio_plivo.apps.agent import offline_agent_config
 from trio_plivo.call import Call
 from trio_plivo.testing import CallerAudio, CallReport, FakePlivo, FakeProvider, run_handler
 
-pytest.importorskip("webrtcvad")
+pytestmark = needs_extra("webrtcvad", "agent")
 
 RATE = 16000
 GREETING = "Welcome to the demo line. We talk about many interesting things here today."

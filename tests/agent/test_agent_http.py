@@ -12,6 +12,7 @@ import httpx
 import pytest
 import trio
 from agent_fakes import FakeSTT, speech
+from extras import needs_extra
 from trio.testing import MockClock
 
 from trio_plivo import L16_8K
@@ -20,7 +21,7 @@ from trio_plivo.agent.providers import OpenAILLM, OpenAITTS
 from trio_plivo.call import Call
 from trio_plivo.testing import CallerAudio, FakePlivo, run_handler
 
-pytest.importorskip("webrtcvad")
+pytestmark = needs_extra("webrtcvad", "agent")
 
 
 @attrs.define

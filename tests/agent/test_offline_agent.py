@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import trio
+from extras import needs_extra
 from trio.testing import MockClock
 
 from trio_plivo.agent import EndCall, Message, Summary, run_agent
@@ -85,8 +86,8 @@ async def test_offline_menu_by_keys_with_prompts(autojump_clock: MockClock) -> N
     assert np.count_nonzero(heard[(25 * 8000) :]) > 8000  # about a second of goodbye
 
 
+@needs_extra("espeakng_loader", "tts")
 async def test_offline_menu_with_espeak(autojump_clock: MockClock) -> None:
-    pytest.importorskip("espeakng_loader")
     from trio_plivo.agent.offline import EspeakTTS
 
     summary, report = await run_menu(EspeakTTS(), [("5", 12.0), ("9", 25.0)])
@@ -109,8 +110,8 @@ def test_menu_grammar() -> None:
     assert grammar.startswith("#JSGF V1.0;")
 
 
+@needs_extra("pocketsphinx", "stt-lite")
 async def test_pocketsphinx_understands_a_menu_word(autojump_clock: MockClock) -> None:
-    pytest.importorskip("pocketsphinx")
     from trio_plivo.agent.offline import PocketsphinxSTT
 
     config = offline_agent_config(tts=PromptTTS(), stt=PocketsphinxSTT())

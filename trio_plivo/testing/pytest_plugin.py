@@ -19,18 +19,21 @@ import attrs
 import pytest
 import trio
 
-from ..call import CallConfig, CallHandler
+from .._exceptions import is_call_end
+from ..call import Call, CallConfig, CallHandler
 from ..protocol import ProviderCodec
 from ._harness import run_handler
-from ._simulator._fake_plivo import FakePlivo
+from ._simulator._fake_plivo import FakeProvider
 from ._simulator._report import CallReport
+from ._simulator._summary import format_report
 
 __all__ = ["PlivoSimulator", "plivo_sim"]
 
 
 @attrs.define
 class PlivoSimulator(trio.abc.Clock):
-    """Runs Call handlers against :class:`FakePlivo` in memory (see :func:`run_handler`).
+    """Runs Call handlers against :class:`FakeProvider` in memory (see :func:`run_handler`);
+    a handler's crash fails the test (see :meth:`run`).
 
     It is also the test's clock. pytest-trio runs a test on the ``trio.abc.Clock`` among its
     arguments, so ``plivo_sim`` brings virtual time with it: whenever every task is waiting,
@@ -40,6 +43,8 @@ class PlivoSimulator(trio.abc.Clock):
     """
 
     _now: float = 0.0
+    #: The report of the last call :meth:`run` simulated (also when the handler raised).
+    last_report: CallReport | None = None
 
     async def run(
         self,
@@ -47,10 +52,35 @@ class PlivoSimulator(trio.abc.Clock):
         *,
         config: CallConfig | None = None,
         codec: ProviderCodec | None = None,
+        raise_handler_errors: bool = True,
         **fake_options: Any,
     ) -> CallReport:
-        """Simulate one call; ``fake_options`` are :class:`FakePlivo` fields."""
-        return await run_handler(handler, FakePlivo(**fake_options), config=config, codec=codec)
+        """Simulate one call; ``fake_options`` are :class:`FakeProvider` fields.
+
+        If the handler raises (anything but the call ending), the same exception is raised
+        here once the call is over, with the call's report in a note and in
+        :attr:`last_report`: a crash fails the test instead of passing as a 1011 close and a
+        log line. ``raise_handler_errors=False`` is for tests that expect the crash and
+        check the report instead.
+        """
+        failures: list[BaseException] = []
+
+        async def watched(call: Call) -> None:
+            try:
+                await handler(call)
+            except BaseException as exc:
+                if not is_call_end(exc) and not isinstance(exc, trio.Cancelled):
+                    failures.append(exc)
+                raise
+
+        chosen = watched if raise_handler_errors else handler
+        report = await run_handler(chosen, FakeProvider(**fake_options), config=config, codec=codec)
+        self.last_report = report
+        if failures:
+            error = failures[0]
+            error.add_note(f"the simulated call (plivo_sim.last_report):\n{format_report(report)}")
+            raise error
+        return report
 
     # --- trio.abc.Clock ---------------------------------------------------------------------
 

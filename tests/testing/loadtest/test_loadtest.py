@@ -9,6 +9,7 @@ from collections import Counter
 
 import pytest
 import trio
+from extras import needs_extra
 
 from trio_plivo.apps import echo
 from trio_plivo.call import CallHandler
@@ -222,8 +223,8 @@ def test_plot_without_matplotlib_is_a_clear_error(capsys: pytest.CaptureFixture[
     assert "pip install 'trio-plivo[plot]'" in capsys.readouterr().err
 
 
+@needs_extra("matplotlib", "plot")
 def test_plot_writes_a_png(tmp_path: object) -> None:
-    pytest.importorskip("matplotlib")
     from trio_plivo.testing._loadtest._report import write_plot
 
     report = WorkerReport(calls=1, calls_ok=1, rtts=[0.01, 0.02], gaps=[0.0, 0.004])

@@ -50,3 +50,69 @@ def test_plugin_is_installed_for_users(pytester) -> None:
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_a_crashing_handler_fails_the_users_test(pytester) -> None:
+    """The README's assertions (no violations) pass on a handler that raises; the fixture
+    makes the crash fail the test, with the call's report, unless the test expects it."""
+    pytester.makeini("[pytest]\ntrio_mode = true\n")
+    pytester.makepyfile(
+        """
+        import pytest
+        from trio_plivo.protocol import Dtmf
+        from trio_plivo.testing import CallerAudio
+
+        async def divides_by_zero_on_a_key(call):
+            async for event in call:
+                if isinstance(event, Dtmf):
+                    1 / 0
+
+        async def test_crash_is_raised(plivo_sim):
+            report = await plivo_sim.run(
+                divides_by_zero_on_a_key, audio=CallerAudio.silence(2), dtmf=[("5", 0.5)]
+            )
+            assert report.violations == ()
+
+        async def test_crash_is_expected(plivo_sim):
+            report = await plivo_sim.run(
+                divides_by_zero_on_a_key,
+                audio=CallerAudio.silence(2),
+                dtmf=[("5", 0.5)],
+                raise_handler_errors=False,
+            )
+            assert report.close.code == 1011
+
+        async def test_crash_can_be_asserted(plivo_sim):
+            with pytest.raises(ZeroDivisionError):
+                await plivo_sim.run(
+                    divides_by_zero_on_a_key, audio=CallerAudio.silence(2), dtmf=[("5", 0.5)]
+                )
+            assert plivo_sim.last_report.close.code == 1011
+
+        async def test_a_hang_up_is_not_a_crash(plivo_sim):
+            async def plays_until_hung_up(call):
+                await call.play(b"\\x00" * 16000 * 5)
+                await call.wait_played("end")
+
+            report = await plivo_sim.run(plays_until_hung_up, duration=1)
+            assert report.close.code is not None
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*test_crash_is_raised*", "*ZeroDivisionError*", "*the simulated call*"]
+    )
+
+
+def test_the_pytest_extra_brings_what_the_fixture_needs() -> None:
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).parents[3]
+    extras = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    needs = extras["optional-dependencies"]["pytest"]
+    assert any(r.startswith("pytest-trio") for r in needs)
+    assert any(r.startswith("pytest>") for r in needs)
+    readme = (root / "README.md").read_text()
+    assert "pip install 'trio-plivo[pytest]'" in readme and "trio_mode = true" in readme
