@@ -79,6 +79,8 @@ class StreamServer:
     http_routes: Sequence[HTTPRoute] = ()
 
     _active: int = attrs.field(default=0, init=False)
+    #: Cancel scopes of the calls run through handle_transport (in their callers' tasks).
+    _embedded: set[trio.CancelScope] = attrs.field(factory=set, init=False)
     _total: int = attrs.field(default=0, init=False)
     _draining: bool = attrs.field(default=False, init=False)
     _idle: trio.Event = attrs.field(factory=trio.Event, init=False)
@@ -160,6 +162,8 @@ class StreamServer:
                     with trio.move_on_after(self.shutdown_grace):
                         await self._idle.wait()
                 calls.cancel_scope.cancel()
+                for embedded in list(self._embedded):  # handle_transport calls drain too
+                    embedded.cancel()
         finally:
             for listener in self.listeners:
                 await trio.aclose_forcefully(listener)
@@ -223,12 +227,38 @@ class StreamServer:
         self, transport: MessageTransport, *, codec: ProviderCodec | None = None
     ) -> None:
         """Run the handler on one already-upgraded connection (with ``codec``, default one
-        from :attr:`codec_factory`). Never raises except for cancellation."""
+        from :attr:`codec_factory`), for an app that accepted the WebSocket itself (another
+        web framework, ``trio-websocket``). Never raises except for cancellation.
+
+        The same admission, counting and drain as a call on the server's own port: past
+        :attr:`max_calls`, or once :meth:`shutdown` was called, the connection is closed with
+        1013 (try again later) before any handler code runs; a call still running when the
+        drain's grace period ends is cancelled with the others. What cannot apply here is the
+        embedding app's to check before calling: the path, and the request's signature.
+        """
+        refusal = self._refusal()
+        if refusal is not None:
+            logger.warning("refused an embedded call: %s", refusal)
+            await transport.aclose(1013, refusal)
+            return
         self._admit()
         try:
-            await self._run_call(transport, codec)
+            with trio.CancelScope() as scope:
+                self._embedded.add(scope)
+                try:
+                    await self._run_call(transport, codec)
+                finally:
+                    self._embedded.discard(scope)
         finally:
             self._release()
+
+    def _refusal(self) -> str | None:
+        """Why a new call cannot start now (``None`` when it can)."""
+        if self._draining:
+            return "shutting down"
+        if self.max_calls is not None and self._active >= self.max_calls:
+            return "too many calls"
+        return None
 
     def _admit(self) -> None:
         self._active += 1
@@ -255,10 +285,9 @@ class StreamServer:
                 return answer
         if request.path != self.path:
             return HTTPResponse(404, b"not found\n")
-        if self._draining:
-            return HTTPResponse(503, b"shutting down\n")
-        if self.max_calls is not None and self._active >= self.max_calls:
-            return HTTPResponse(503, b"too many calls\n")
+        refusal = self._refusal()
+        if refusal is not None:
+            return HTTPResponse(503, f"{refusal}\n".encode())
         if self.signature_validator is not None and not self._signature_ok(request):
             logger.warning("refused an upgrade with a missing or invalid Plivo signature")
             return HTTPResponse(403, b"invalid signature\n")
