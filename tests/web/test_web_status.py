@@ -142,11 +142,11 @@ async def test_healthz_reports_active_calls() -> None:
     assert head.status == 200 and head.body == b""
 
 
-def test_healthz_says_draining_with_503() -> None:
+async def test_healthz_says_draining_with_503() -> None:
     server = StreamServer(echo)
     front = PlivoFront(server)
     server.shutdown()  # draining before it even started
-    answer = front._routes.handle(
+    answer = await front._routes.handle(
         WebRequest("GET", "/healthz", "/healthz", "", Headers([("Host", "x")]))
     )
     assert answer.status == 503

@@ -23,12 +23,15 @@ and embedding in trio-websocket apps keep working as before.
 from __future__ import annotations
 
 from ._front import PlivoFront
-from ._plivo_app import FrontStatistics
+from ._http import WebRequest
+from ._plivo_app import AnswerHook, AnswerRequest, FrontStatistics
 from ._replay import ReplayStream
 from ._status import StatusSubscription
 from ._status_callback import StreamStatus, StreamStatusEvent, parse_stream_status
 
 __all__ = [
+    "AnswerHook",
+    "AnswerRequest",
     "FrontStatistics",
     "PlivoFront",
     "ReplayStream",
@@ -36,5 +39,6 @@ __all__ = [
     # Plivo's stream status callbacks, as parsed at /status
     "StreamStatus",
     "StreamStatusEvent",
+    "WebRequest",
     "parse_stream_status",
 ]

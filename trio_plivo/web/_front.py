@@ -37,7 +37,7 @@ from ..answers._plivo_options import normalise_content_type
 from ..server import StreamServer
 from ..ws import HTTPResponse
 from ._http import BodyTooLarge, RequestReader, WebRequest, send_response, to_web_request
-from ._plivo_app import FrontStatistics, PlivoRoutes
+from ._plivo_app import AnswerHook, FrontStatistics, PlivoRoutes
 from ._replay import ReplayStream
 from ._status import StatusSubscription
 from ._talk import TALK_PATH, TALK_WS_PATH, BrowserTalk
@@ -97,6 +97,11 @@ class PlivoFront:
     #: on loopback binds unless ``browser_public``.
     browser_token: str | None = attrs.field(default=None, repr=False)
     browser_public: bool = False
+    #: ``(request) -> Response | None`` (sync or async): the ``/answer`` XML for one call,
+    #: e.g. with extra headers from the caller's number, or ``None`` for the default. It gets
+    #: an :class:`~trio_plivo.web.AnswerRequest` (signature already checked); its
+    #: ``default_stream(**changes)`` is the default ``<Stream>``, changed.
+    answer_hook: AnswerHook | None = None
     _routes: PlivoRoutes = attrs.field(init=False)
     _talk: BrowserTalk | None = attrs.field(init=False, default=None)
 
@@ -131,6 +136,7 @@ class PlivoFront:
             self.answer_path,
             self.status_path,
             self.health_path,
+            self.answer_hook,
         )
 
     # --- running ---------------------------------------------------------------------------
@@ -237,7 +243,7 @@ class PlivoFront:
                     if self._routes.wants_body(request):
                         body = await reader.read_body(self.max_body_size)
                         request = attrs.evolve(request, body=body)
-                    response = self._respond(request)
+                    response = await self._respond(request)
             except h11.RemoteProtocolError as exc:
                 response = HTTPResponse(exc.error_status_hint, b"bad request\n")
             except BodyTooLarge:
@@ -249,11 +255,11 @@ class PlivoFront:
     def _owns(self, path: str) -> bool:
         return self._routes.owns(path) or (self._talk is not None and self._talk.owns_page(path))
 
-    def _respond(self, request: WebRequest) -> HTTPResponse:
+    async def _respond(self, request: WebRequest) -> HTTPResponse:
         try:
             if self._talk is not None and self._talk.owns_page(request.path):
                 return self._talk.page(request)
-            return self._routes.handle(request)
+            return await self._routes.handle(request)
         except Exception:
             logger.exception("%s %s failed", request.method, request.path)
             return HTTPResponse(500, b"internal server error\n")

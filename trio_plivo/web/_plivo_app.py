@@ -10,9 +10,11 @@ secret.
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
-from typing import TYPE_CHECKING, Final
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
@@ -26,13 +28,47 @@ from ._urls import PublicOrigin, origin_from_request
 if TYPE_CHECKING:
     from ..server import StreamServer
 
-__all__ = ["FrontStatistics", "PlivoRoutes"]
+__all__ = ["AnswerHook", "AnswerRequest", "FrontStatistics", "PlivoRoutes"]
 
 logger = logging.getLogger("trio_plivo.web")
 
 XML_CONTENT_TYPE: Final = "application/xml"
 _JSON: Final = "application/json"
 _WEBHOOK_METHODS: Final = ("GET", "POST")
+
+
+@attrs.frozen(kw_only=True)
+class AnswerRequest:
+    """A signed ``/answer`` request, as an answer hook sees it, with the default answer at
+    hand: ``default_stream(**changes)`` is the ``<Stream>`` the front would send, changed."""
+
+    #: The HTTP request: ``params()`` has Plivo's fields (``CallUUID``, ``From``, ``To`` ...).
+    request: WebRequest
+    #: Where the default ``<Stream>`` points (this host's stream path, or ``public_url``).
+    stream_url: str
+    #: The default ``contentType`` and status callback URL.
+    content_type: str
+    status_callback_url: str
+
+    def default_stream(self, **changes: Any) -> Stream:
+        """The default ``<Stream>`` (bidirectional, call kept alive, status callbacks here)
+        with ``changes`` (any :class:`~trio_plivo.answers.Stream` argument: ``extra_headers``,
+        ``content_type``, ``audio_track`` ...)."""
+        options: dict[str, Any] = {
+            "bidirectional": True,
+            "keep_call_alive": True,
+            "content_type": self.content_type,
+            "status_callback_url": self.status_callback_url,
+            "status_callback_method": "POST",
+        }
+        options.update(changes)
+        url = options.pop("url", self.stream_url)
+        return Stream(url, **options)
+
+
+#: ``(request) -> Response | None``: the answer XML for this call, or ``None`` for the
+#: default. Sync or async.
+AnswerHook = Callable[[AnswerRequest], "Response | Awaitable[Response | None] | None"]
 
 
 @attrs.frozen
@@ -65,6 +101,7 @@ class PlivoRoutes:
     answer_path: str
     status_path: str
     health_path: str
+    answer_hook: AnswerHook | None = None
     hub: StatusHub = attrs.Factory(StatusHub)
     answers: int = 0
     status_callbacks: int = 0
@@ -79,7 +116,7 @@ class PlivoRoutes:
         """Whether the body must be read before :meth:`handle` (signed POST form fields)."""
         return request.method == "POST" and request.path in (self.answer_path, self.status_path)
 
-    def handle(self, request: WebRequest) -> HTTPResponse:
+    async def handle(self, request: WebRequest) -> HTTPResponse:
         """Answer a request for one of :meth:`owns`'s paths."""
         if request.path == self.health_path:
             return self._health(request)
@@ -96,7 +133,7 @@ class PlivoRoutes:
             )
             return HTTPResponse(403, b"invalid signature\n")
         if request.path == self.answer_path:
-            return self._answer(origin)
+            return await self._answer(request, origin)
         return self._status(request)
 
     def statistics(self) -> FrontStatistics:
@@ -125,18 +162,28 @@ class PlivoRoutes:
             params=request.form() if request.method == "POST" else None,
         )
 
-    def _answer(self, origin: PublicOrigin) -> HTTPResponse:
-        document = Response(
-            Stream(
-                self.stream_url(origin),
-                bidirectional=True,
-                keep_call_alive=True,
-                content_type=self.content_type,
-                status_callback_url=origin.http_url(self.status_path),
-                status_callback_method="POST",
-            )
+    async def _answer(self, request: WebRequest, origin: PublicOrigin) -> HTTPResponse:
+        asked = AnswerRequest(
+            request=request,
+            stream_url=self.stream_url(origin),
+            content_type=self.content_type,
+            status_callback_url=origin.http_url(self.status_path),
         )
+        document: Response | None = None
+        if self.answer_hook is not None:
+            result = self.answer_hook(asked)
+            document = await result if inspect.isawaitable(result) else result
+        if document is None:
+            document = Response(asked.default_stream())
         self.answers += 1
+        params = request.params()
+        logger.info(
+            "answered %s %s (call %s): %s",
+            request.method,
+            request.path,
+            params.get("CallUUID", "?"),
+            "the hook's XML" if self.answer_hook is not None else "stream XML",
+        )
         return HTTPResponse(200, document.to_xml().encode(), content_type=XML_CONTENT_TYPE)
 
     def _status(self, request: WebRequest) -> HTTPResponse:
