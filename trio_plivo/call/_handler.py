@@ -53,19 +53,26 @@ async def serve_call(
             logger.exception(
                 "call %s: handler failed; closed with 1011", call.call_id if call else None
             )
-    if call is not None:
-        stats = call.statistics()
-        logger.info(
-            "call %s ended (code %s: %s; %d frames in, %d out, %d dropped, %d malformed)",
-            call.call_id,
-            call.close_code,
-            call.close_reason,
-            stats.frames_received,
-            stats.frames_sent,
-            stats.frames_dropped,
-            stats.malformed_messages,
-        )
+    finally:
+        # Also when cancelled (a drain that ran out of grace): every call that started says
+        # how it ended.
+        if call is not None:
+            _log_end(call)
     return call
+
+
+def _log_end(call: Call) -> None:
+    stats = call.statistics()
+    logger.info(
+        "call %s ended (code %s: %s; %d frames in, %d out, %d dropped, %d malformed)",
+        call.call_id,
+        call.close_code,
+        call.close_reason or "cancelled",
+        stats.frames_received,
+        stats.frames_sent,
+        stats.frames_dropped,
+        stats.malformed_messages,
+    )
 
 
 async def _run_handler(call: Call, handler: CallHandler, grace: float) -> None:

@@ -55,10 +55,14 @@ class CheckpointRecord:
     received_at: float
     acked_at: float | None
     outcome: Literal["played", "cleared", "pending"]
+    #: Seconds of the app's audio still queued to play ahead of it when it arrived (what
+    #: its acknowledgement waited for).
+    queued_ahead: float = 0.0
 
     @property
     def round_trip(self) -> float | None:
-        """Seconds from the checkpoint's arrival to its ``playedStream``."""
+        """Seconds from the checkpoint's arrival to its ``playedStream``: the audio still
+        queued ahead of it (:attr:`queued_ahead`) plus the provider's processing."""
         return None if self.acked_at is None else self.acked_at - self.received_at
 
 
@@ -147,6 +151,8 @@ class Counts:
     messages_received: int = 0
     media_sent: int = 0
     dtmf_sent: int = 0
+    #: The keys the simulated caller pressed, in order.
+    keys_pressed: str = ""
     play_audio_received: int = 0
     checkpoints_received: int = 0
     clears_received: int = 0

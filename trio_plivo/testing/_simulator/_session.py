@@ -304,10 +304,12 @@ class Session(CallerSide):
                 self._wake_acker()
         elif isinstance(command, CheckpointCommand):
             self._counters.checkpoints_received += 1
-            checkpoint = Checkpoint(command.name, at)
+            position = self._position()
+            due = self._playout.checkpoint(position, command.name)
+            ahead = (due - position) / fmt.sample_rate
+            checkpoint = Checkpoint(command.name, at, queued_ahead=ahead)
             self._checkpoints.append(checkpoint)
             self._pending.setdefault(command.name, deque()).append(checkpoint)
-            self._playout.checkpoint(self._position(), command.name)
             self._wake_acker()
         elif isinstance(command, ClearAudioCommand):
             await self._clear(at)

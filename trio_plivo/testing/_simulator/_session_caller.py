@@ -137,8 +137,10 @@ class CallerSide:
             # The tone is already in the caller's audio; the report still shows the press.
             self._record(self._now(), "to_app", "<dtmf tone>", {"digit": digit})
             self._counters.dtmf_sent += 1
+            self._counters.keys_pressed += digit
             await trio.lowlevel.checkpoint()
         elif await self._send(self._wire.dtmf(digit, self._now())):
             self._counters.dtmf_sent += 1
+            self._counters.keys_pressed += digit
 
     # ---------------------------------------------------------------- app side

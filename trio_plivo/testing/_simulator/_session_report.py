@@ -22,6 +22,7 @@ class Checkpoint:
     received_at: float
     acked_at: float | None = None
     outcome: Literal["played", "cleared", "pending"] = "pending"
+    queued_ahead: float = 0.0
 
 
 @attrs.define(eq=False)
@@ -30,6 +31,7 @@ class Counters:
     messages_received: int = 0
     media_sent: int = 0
     dtmf_sent: int = 0
+    keys_pressed: str = ""
     play_audio_received: int = 0
     checkpoints_received: int = 0
     clears_received: int = 0
@@ -77,7 +79,11 @@ def build_report(
         pauses=metrics.pauses,
         checkpoints=tuple(
             report.CheckpointRecord(
-                name=c.name, received_at=c.received_at, acked_at=c.acked_at, outcome=c.outcome
+                name=c.name,
+                received_at=c.received_at,
+                acked_at=c.acked_at,
+                outcome=c.outcome,
+                queued_ahead=c.queued_ahead,
             )
             for c in checkpoints
         ),
@@ -92,6 +98,7 @@ def build_report(
             messages_received=counters.messages_received,
             media_sent=counters.media_sent,
             dtmf_sent=counters.dtmf_sent,
+            keys_pressed=counters.keys_pressed,
             play_audio_received=counters.play_audio_received,
             checkpoints_received=counters.checkpoints_received,
             clears_received=counters.clears_received,
