@@ -13,7 +13,7 @@ from .._exceptions import ConfigurationError
 
 def _run_loadtest(args: argparse.Namespace) -> int:
     from ..testing._loadtest import run_loadtest
-    from ..testing._loadtest._report import write_plot
+    from ..testing._loadtest._plot import write_plot
 
     if args.calls < 1 or args.processes < 1 or args.duration <= 0 or args.ramp < 0:
         raise ConfigurationError("--calls and --processes must be >= 1, --duration > 0")
@@ -33,8 +33,12 @@ def _run_loadtest(args: argparse.Namespace) -> int:
     )
     if args.plot:
         write_plot(result, args.plot)
+        if not args.json:
+            print(f"plot written to {args.plot}", file=sys.stderr)
     if args.json:
-        print(json.dumps(result.to_dict()))
+        data = result.to_dict()
+        data["plot"] = args.plot  # the PNG written, or null
+        print(json.dumps(data))
     else:
         print(result.format_summary())
     if result.report.connected == 0:

@@ -216,21 +216,62 @@ def test_cli_parses_loadtest_options() -> None:
     assert args.provider == "kookoo"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("matplotlib") is not None, reason="has matplotlib")
-def test_plot_without_matplotlib_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+def test_plot_without_matplotlib_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "matplotlib" else find_spec(name, *a),
+    )
     code = main(["loadtest", "ws://127.0.0.1:9/", "--calls", "1", "--plot", "x.png"])
     assert code == 2
     assert "pip install 'trio-plivo[plot]'" in capsys.readouterr().err
 
 
 @needs_extra("matplotlib", "plot")
-def test_plot_writes_a_png(tmp_path: object) -> None:
-    from trio_plivo.testing._loadtest._report import write_plot
+def test_the_plot_labels_its_axes_and_states_the_figures(tmp_path: object, caplog) -> None:
+    from trio_plivo.testing._loadtest._plot import build_figure
 
-    report = WorkerReport(calls=1, calls_ok=1, rtts=[0.01, 0.02], gaps=[0.0, 0.004])
-    path = f"{tmp_path}/report.png"
-    write_plot(LoadtestResult("ws://x", 1, 1.0, report), path)
-    with open(path, "rb") as f:
+    report = WorkerReport(
+        calls=2,
+        connected=2,
+        calls_ok=2,
+        sent=100,
+        received=98,
+        rtts=[0.01, 0.02, 0.03],
+        gaps=[0.0, 0.0, 0.004, 0.25],
+    )
+    result = LoadtestResult("ws://x", 2, 5.0, report, provider="twilio")
+    figure = build_figure(result)
+    title = figure._suptitle.get_text()
+    assert title.startswith("twilio: 2 calls, 5 s, 2 frames lost, 2/2 calls ok: PASS")
+    echo, gaps, first, checkpoints = figure.axes[:4]
+    assert echo.get_xlabel() == "echo latency (ms)" and echo.get_ylabel() == "samples"
+    assert gaps.get_yscale() == "log"  # rare long gaps stay visible
+    assert "includes the simulated playout" in checkpoints.get_title()
+    numbers = " ".join(t.get_text() for t in echo.texts)
+    assert "p50 20.0 ms" in numbers and "max 30.0 ms" in numbers
+    assert [t.get_text() for t in first.texts] == ["not measured"]
+    assert not [r for r in caplog.records if r.name.startswith("matplotlib")]
+
+
+@needs_extra("matplotlib", "plot")
+def test_loadtest_json_names_the_png_it_wrote(
+    tmp_path: object, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import trio_plivo.testing._loadtest as loadtest
+
+    report = WorkerReport(calls=1, connected=1, calls_ok=1, sent=50, received=50, rtts=[0.01])
+    monkeypatch.setattr(
+        loadtest, "run_loadtest", lambda url, calls, **_: LoadtestResult(url, calls, 1.0, report)
+    )
+    png = f"{tmp_path}/report.png"
+    code = main(["loadtest", "ws://127.0.0.1:9/stream", "--calls", "1", "--plot", png, "--json"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["plot"] == png
+    with open(png, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 

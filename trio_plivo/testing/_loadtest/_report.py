@@ -1,12 +1,12 @@
-"""Load-test results: per-worker raw measurements, merging, statistics, text/JSON/plot output.
+"""Load-test results: per-worker raw measurements, merging, statistics, text and JSON output
+(the plot is ``_plot.py``).
 
-Pure functions and plain data only (no I/O apart from :func:`write_plot`), so worker
-processes can pickle their :class:`WorkerReport` back to the parent.
+Pure functions and plain data only, so worker processes can pickle their
+:class:`WorkerReport` back to the parent.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -250,41 +250,3 @@ class LoadtestResult:
             + ("  BEHIND SCHEDULE" if d["generator"]["behind"] else "  on time"),
         ]
         return "\n".join(out)
-
-
-def write_plot(result: LoadtestResult, path: str) -> None:
-    """Write a PNG of the latency and gap distributions. Raises :class:`ImportError` with an
-    install hint when matplotlib is missing (``pip install 'trio-plivo[plot]'``)."""
-    try:
-        # Imported by name: matplotlib is an optional extra without type stubs here.
-        matplotlib: Any = importlib.import_module("matplotlib")
-        matplotlib.use("Agg")
-        plt: Any = importlib.import_module("matplotlib.pyplot")
-    except ImportError as exc:
-        raise ImportError("--plot needs matplotlib: pip install 'trio-plivo[plot]'") from exc
-    r = result.report
-    panels = [
-        ("echo latency", r.rtts),
-        ("audible gap", r.gaps),
-        ("first audio", r.first_audio),
-        ("checkpoint round trip", r.checkpoints),
-    ]
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7))
-    for ax, (title, values) in zip(axes.flat, panels, strict=True):
-        ms = _array(values) * 1e3
-        if ms.size:
-            ax.hist(ms, bins=60)
-            for q, style in ((50, "--"), (99, ":")):
-                ax.axvline(percentile(ms, q), color="k", linestyle=style, label=f"p{q}")
-            ax.legend()
-        else:
-            ax.text(0.5, 0.5, "not measured", ha="center", va="center", transform=ax.transAxes)
-        ax.set_title(f"{title} ({ms.size} samples)")
-        ax.set_xlabel("ms")
-    fig.suptitle(
-        f"{result.calls} calls, {result.duration:g} s"
-        + ("  [GENERATOR BEHIND: not trusted]" if not result.generator_ok else "")
-    )
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
