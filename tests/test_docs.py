@@ -26,6 +26,7 @@ from trio_plivo.testing.pytest_plugin import PlivoSimulator
 from trio_plivo.web import PlivoFront
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+README = DOCS.parent / "README.md"
 FENCE = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 #: What the snippets' conventional variable names hold, so ``call.play`` & co are checked.
@@ -38,20 +39,22 @@ VARIABLE_TYPES: dict[str, type] = {
 }
 
 
-def _blocks(language: str) -> list[Any]:
+def _blocks(language: str, *, readme: bool = False) -> list[Any]:
     found = []
-    for path in sorted(DOCS.rglob("*.md")):
+    paths = sorted(DOCS.rglob("*.md")) + ([README] if readme else [])
+    for path in paths:
         text = path.read_text(encoding="utf-8")
         for match in FENCE.finditer(text):
             if match[1] == language:
                 line = text.count("\n", 0, match.start()) + 2
-                name = f"{path.relative_to(DOCS)}:{line}"
+                name = f"{path.relative_to(DOCS.parent)}:{line}"
                 found.append(pytest.param(match[2], id=name))
     return found
 
 
 PYTHON = _blocks("python")
-SHELL = _blocks("sh")
+#: Command lines: the guide's and the README's (``sh`` blocks), and the module docstrings'.
+SHELL = _blocks("sh", readme=True)
 
 
 def test_the_guide_has_snippets() -> None:
@@ -172,3 +175,40 @@ def test_command_lines_parse(code: str) -> None:
             parser.parse_args(words)
         except SystemExit:
             pytest.fail(f"trio-plivo {shlex.join(words)}: not a valid command line")
+
+
+def _docstring_examples() -> list[Any]:
+    """The ``::`` code blocks of every module docstring in the package."""
+    import pkgutil
+    import textwrap
+
+    import trio_plivo
+
+    found = []
+    for module in pkgutil.walk_packages(trio_plivo.__path__, "trio_plivo."):
+        if module.name.endswith("__main__") or ".pytest_plugin" in module.name:
+            continue
+        doc = importlib.import_module(module.name).__doc__ or ""
+        for match in re.finditer(r"::\n\n((?:(?:    .*)?\n)+)", doc + "\n"):
+            block = textwrap.dedent(match[1])
+            if not re.search(r"^(from \w|import \w|async def |await |\w+ = \w)", block, re.M):
+                continue  # a diagram, a table or a wire format, not Python
+            found.append(pytest.param(block, id=module.name))
+    return found
+
+
+DOCSTRING_EXAMPLES = _docstring_examples()
+
+
+def test_module_docstrings_have_examples() -> None:
+    assert len(DOCSTRING_EXAMPLES) >= 3
+
+
+@pytest.mark.parametrize("code", DOCSTRING_EXAMPLES)
+def test_module_docstring_examples_parse_and_import_real_names(code: str) -> None:
+    tree = ast.parse(code)  # top-level await is fine inside ``async def`` examples
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                assert hasattr(module, alias.name), f"{node.module} has no {alias.name}"

@@ -90,7 +90,12 @@ def normalise_content_type(value: object) -> str:
     if isinstance(value, AudioFormat):
         fmt = value
     elif isinstance(value, str):
-        fmt = AudioFormat.from_content_type(value)
+        try:
+            fmt = AudioFormat.from_content_type(value)
+        except ValueError as exc:  # ConfigurationError is one: say what would do
+            raise ConfigurationError(
+                f"content_type must be one of {', '.join(CONTENT_TYPES)}, got {value!r} ({exc})"
+            ) from None
     else:
         raise ConfigurationError(
             f"content_type must be an AudioFormat or a string, got {type(value).__name__}"
@@ -98,7 +103,7 @@ def normalise_content_type(value: object) -> str:
     text = fmt.to_content_type()
     if text not in CONTENT_TYPES or fmt.channels != 1 or fmt.byte_order != "little":
         raise ConfigurationError(
-            f"content_type must be one of {CONTENT_TYPES} (mono), got {value!s}"
+            f"content_type must be one of {', '.join(CONTENT_TYPES)} (mono), got {value!s}"
         )
     return text
 

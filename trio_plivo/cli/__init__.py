@@ -20,17 +20,28 @@ def build_parser() -> argparse.ArgumentParser:
         prog="trio-plivo", description="Trio-native phone-call audio streams."
     )
     parser.add_argument("--version", action="version", version=f"trio-plivo {__version__}")
-    parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    parser.add_argument("--log-level", default="INFO", help=_LOG_LEVEL_HELP)
     commands = parser.add_subparsers(dest="command", required=True)
     add_commands(commands)
+    for command in commands.choices.values():
+        # Also after the command (`trio-plivo serve echo --log-level debug`); SUPPRESS keeps
+        # the value given before it when this one is absent.
+        command.add_argument("--log-level", default=argparse.SUPPRESS, help=_LOG_LEVEL_HELP)
     return parser
+
+
+_LOG_LEVEL_HELP = "logging level: debug, info, warning, error (default info)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``trio-plivo`` command."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = args.log_level.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        parser.error(f"--log-level must be debug, info, warning or error, not {args.log_level!r}")
     logging.basicConfig(
-        level=args.log_level.upper(),
+        level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

@@ -59,12 +59,16 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         f"({', '.join(sorted(BUILTIN_APPS))}) or package.module:function (an async function "
         "taking the call, or a CallHooks); the current directory is searched first.",
     )
-    p.add_argument("app", metavar="APP")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("app", metavar="APP", help="the app: a built-in name or module:function")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)",
+    )
     p.add_argument(
         "--port", type=port_number, default=8000, help="0-65535; 0 picks a free port (default 8000)"
     )
-    p.add_argument("--path", default="/stream")
+    p.add_argument("--path", default="/stream", help="the stream's path (default /stream)")
     p.add_argument("--lead-ms", type=float, default=100.0, help="playback lead (default 100)")
     p.add_argument("--max-calls", type=int, default=None, help="refuse calls beyond this (503)")
     p.add_argument(
@@ -142,11 +146,13 @@ _SIMULATED_FORMATS = sorted({name for spec in SIMULATED.values() for name in spe
 def _dtmf_at(text: str) -> tuple[str, float]:
     digit, sep, at = text.partition("@")
     if not sep:
-        raise argparse.ArgumentTypeError(f"expected DIGIT@SECONDS, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected DIGIT@SECONDS (e.g. 5@1.5), got {text!r}")
     try:
         return digit, float(at)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"bad time in {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected DIGIT@SECONDS (e.g. 5@1.5), got a bad time in {text!r}"
+        ) from None
 
 
 def _add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -156,7 +162,7 @@ def _add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         description="Connect to URL as the provider would, stream caller audio (default: the "
         "bundled demo recording), and print what happened.",
     )
-    p.add_argument("url", metavar="URL")
+    p.add_argument("url", metavar="URL", help="the server's stream URL, ws://HOST:PORT/PATH")
     add_simulated_provider(p)
     p.add_argument("--audio", help="caller audio: a WAV file (any rate; converted)")
     p.add_argument(
@@ -166,7 +172,14 @@ def _add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         + "; ".join(f"{name} {', '.join(spec.formats)}" for name, spec in SIMULATED.items())
         + "; the first is the default)",
     )
-    p.add_argument("--dtmf", type=_dtmf_at, nargs="*", default=[], metavar="DIGIT@S")
+    p.add_argument(
+        "--dtmf",
+        type=_dtmf_at,
+        nargs="*",
+        default=[],
+        metavar="DIGIT@SECONDS",
+        help="key presses, e.g. 5@1.5 *@3 (default: none)",
+    )
     p.add_argument("--duration", type=float, help="call length in seconds (default: the audio)")
     p.add_argument(
         "--end",
@@ -205,7 +218,12 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         default=8000,
         help="demo browser: the page's port (default 8000; 0 picks a free one)",
     )
-    p.add_argument("--format", choices=sorted(_FORMATS), default="mulaw8k")
+    p.add_argument(
+        "--format",
+        choices=sorted(_FORMATS),
+        default="mulaw8k",
+        help="the simulated call's format (default mulaw8k)",
+    )
     p.add_argument("--record", metavar="WAV", help="write what the caller heard to this file")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=_run_demo)
@@ -218,8 +236,8 @@ def _add_connect(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Connect to URL (the app dials the provider's stream server), run APP on "
         "every stream that arrives, and reconnect with exponential backoff.",
     )
-    p.add_argument("url", metavar="URL")
-    p.add_argument("app", metavar="APP")
+    p.add_argument("url", metavar="URL", help="the stream server to dial (ws:// or wss://)")
+    p.add_argument("app", metavar="APP", help="the app: a built-in name or module:function")
     p.add_argument(
         "--provider",
         default="auto",
@@ -234,8 +252,15 @@ def _add_connect(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         nargs=3,
         default=(0.5, 30.0, 0.2),
         metavar=("INITIAL", "MAX", "JITTER"),
+        help="reconnect delays in seconds: first, largest, random share (default 0.5 30 0.2)",
     )
-    p.add_argument("--header", action="append", default=[], metavar="NAME:VALUE")
+    p.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="NAME:VALUE",
+        help="a header for the upgrade request; repeat for more (default: none)",
+    )
     p.set_defaults(run=_run_connect)
 
 
@@ -249,7 +274,7 @@ def _add_loadtest(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "stderr, then print echo latency, audible gaps, first-audio latency, checkpoint round "
         "trips and errors.",
     )
-    p.add_argument("url", metavar="URL")
+    p.add_argument("url", metavar="URL", help="the server's stream URL, ws://HOST:PORT/PATH")
     add_simulated_provider(p, PHONE_PROVIDERS)
     p.add_argument("--calls", type=int, required=True, help="concurrent calls")
     p.add_argument("--duration", type=float, default=5.0, help="measured seconds (default 5)")

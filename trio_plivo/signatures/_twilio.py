@@ -3,8 +3,8 @@
 Twilio signs its webhooks (and, with the same scheme, the WebSocket upgrade of a media
 stream) so the app can refuse strangers before it spends anything on them::
 
-    payload   = full URL (with its query) + every POST parameter, sorted by name, as name+value
-    signature = base64(HMAC-SHA1(auth_token, payload))
+    payload:   the full URL (with its query), then every POST parameter sorted by name, as name+value
+    signature: base64(HMAC-SHA1(auth_token, payload))
 
 Pure functions, constant-time comparison; the auth token never appears in a ``repr``, a log
 line or an exception message. Twilio's SDKs also accept the URL with the default port added
