@@ -131,3 +131,12 @@ def test_serve_detects_the_provider_by_default() -> None:
     assert twilio.returncode == 0, twilio.stderr
     assert plivo.returncode == 0, plivo.stderr
     assert "received 0 playAudio" not in twilio.stdout  # the echo answered
+
+
+def test_demo_agent_prints_the_conversation() -> None:
+    result = cli("demo", "agent")
+    assert result.returncode == 0, result.stderr
+    assert "caller: (key 1)" in result.stderr and "caller: (key 9)" in result.stderr
+    assert "agent: Hello! This is the trio plivo demo agent." in result.stderr
+    assert "[cut off; not heard:" in result.stderr  # key 1 barged in on the greeting
+    assert "agent: Thank you for calling. Goodbye!" in result.stderr
