@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import errno
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
 
-from .call import CallConfig, CallHandler, serve_call
+from .call import CallConfig, CallHandler, CallRegistry, serve_call
 from .protocol import PlivoCodec, ProviderCodec
 from .signatures import validate_websocket_upgrade
 from .transport import MessageTransport
@@ -78,6 +79,10 @@ class StreamServer:
     #: Extra plain-HTTP routes, tried first (e.g. a health check).
     http_routes: Sequence[HTTPRoute] = ()
 
+    #: The live calls by call id and stream id (see :class:`~trio_plivo.call.CallRegistry`).
+    calls: CallRegistry = attrs.field(factory=CallRegistry, init=False)
+    #: Handshakes refused before the upgrade, by HTTP status (403, 404, 503 ...).
+    refusals: Counter[int] = attrs.field(factory=Counter, init=False)
     _active: int = attrs.field(default=0, init=False)
     #: Cancel scopes of the calls run through handle_transport (in their callers' tasks).
     _embedded: set[trio.CancelScope] = attrs.field(factory=set, init=False)
@@ -276,6 +281,7 @@ class StreamServer:
             codec=self.codec_factory() if codec is None else codec,
             config=self.config,
             handler_grace=self.handler_grace,
+            registry=self.calls,
         )
 
     def _route(self, request: HandshakeRequest) -> HTTPResponse | None:
@@ -283,6 +289,23 @@ class StreamServer:
             answer = route(request)
             if answer is not None:
                 return answer
+        refused = self._refuse(request)
+        if refused is not None:
+            self.refusals[refused.status] += 1
+            logger.debug(
+                "refused %s %s from %s: %d %s",
+                request.method,
+                request.path,
+                request.remote,
+                refused.status,
+                refused.body.decode(errors="replace").strip(),
+            )
+        else:
+            logger.debug("upgrading %s from %s", request.path, request.remote)
+        return refused
+
+    def _refuse(self, request: HandshakeRequest) -> HTTPResponse | None:
+        """The answer that refuses this upgrade, or ``None`` to accept it."""
         if request.path != self.path:
             return HTTPResponse(404, b"not found\n")
         refusal = self._refusal()

@@ -13,7 +13,8 @@
 * ``_taps``: recording, the event log and in-band DTMF detection, attached at the reader's
   and the sender's seams.
 * ``_call``: :class:`Call`, the application's facade; ``_lifetime``: ``open_call`` and the
-  nursery the three tasks run in; ``_handler``/``_hooks``: how the server runs an app.
+  nursery the three tasks run in; ``_handler``/``_hooks``: how the server runs an app;
+  ``_registry``: the live calls by id, as operators reach them.
 """
 
 from ._call import Call
@@ -22,6 +23,7 @@ from ._handler import CallHandler, serve_call
 from ._hooks import CallHooks
 from ._lifetime import open_call
 from ._marks import Mark, MarkResult, MarkStatus
+from ._registry import CallRegistry, LiveCall, RegistryObserver
 from ._stats import CallStatistics
 
 __all__ = [
@@ -29,10 +31,13 @@ __all__ = [
     "CallConfig",
     "CallHandler",
     "CallHooks",
+    "CallRegistry",
     "CallStatistics",
+    "LiveCall",
     "Mark",
     "MarkResult",
     "MarkStatus",
+    "RegistryObserver",
     "open_call",
     "serve_call",
 ]

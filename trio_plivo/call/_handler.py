@@ -13,6 +13,7 @@ from ..transport import MessageTransport
 from ._call import Call
 from ._config import CallConfig
 from ._lifetime import open_call
+from ._registry import CallRegistry, LiveCall
 
 __all__ = ["CallHandler", "serve_call"]
 
@@ -29,6 +30,7 @@ async def serve_call(
     codec: ProviderCodec | None = None,
     config: CallConfig | None = None,
     handler_grace: float = 1.0,
+    registry: CallRegistry | None = None,
 ) -> Call | None:
     """Run ``handler`` on the call arriving over ``transport``; return the finished call.
 
@@ -38,13 +40,18 @@ async def serve_call(
     seconds to finish -- drain the last events, write its notes -- and is then cancelled, so
     nothing it started outlives the call. A handler may also just return (the call is then
     closed with 1000), or let :class:`~trio_plivo.CallClosed` escape from ``play`` & co after
-    a hang-up: that counts as a normal end.
+    a hang-up: that counts as a normal end. With a ``registry`` the call is listed there from
+    its start until the moment it ends.
     """
     call: Call | None = None
     try:
         async with open_call(transport, codec=codec, config=config) as call:
             logger.info("call %s started (stream %s)", call.call_id, call.stream_id)
-            await _run_handler(call, handler, handler_grace)
+            live = registry.add(call) if registry is not None else None
+            try:
+                await _run_handler(call, handler, handler_grace, lambda: _unlist(registry, live))
+            finally:
+                _unlist(registry, live)
     except CallClosed as exc:
         if call is None:
             logger.warning("connection closed before the stream started: %s", exc)
@@ -75,11 +82,19 @@ def _log_end(call: Call) -> None:
     )
 
 
-async def _run_handler(call: Call, handler: CallHandler, grace: float) -> None:
+def _unlist(registry: CallRegistry | None, live: LiveCall | None) -> None:
+    if registry is not None and live is not None:
+        registry.remove(live)
+
+
+async def _run_handler(
+    call: Call, handler: CallHandler, grace: float, ended: Callable[[], None]
+) -> None:
     async with trio.open_nursery() as nursery:
 
         async def cancel_after_end() -> None:
             await call.wait_ended()
+            ended()  # gone from the registry at once, not after the handler's grace
             await trio.sleep(grace)
             nursery.cancel_scope.cancel()
 

@@ -124,6 +124,9 @@ class _Clear:
 _Notice = _Register | _Ack | _Clear
 
 
+_MAX_ROUND_TRIPS = 10_000
+
+
 class MarkTracker:
     """Owns the pending marks; runs as one task of the call (:meth:`run`).
 
@@ -137,6 +140,9 @@ class MarkTracker:
         self.stale_acks = 0
         self.played = 0
         self.cleared = 0
+        self.call_ended = 0
+        #: Round trips (seconds) of the marks played, for metrics (the first 10,000).
+        self.round_trips: list[float] = []
 
     @property
     def pending(self) -> int:
@@ -181,6 +187,9 @@ class MarkTracker:
                 name, mark = self._pending.popitem(last=False)
                 mark._resolve(MarkStatus.PLAYED, mark.queued_ms, now)
                 self.played += 1
+                trip = mark.result.round_trip_s if mark.result is not None else None
+                if trip is not None and len(self.round_trips) < _MAX_ROUND_TRIPS:
+                    self.round_trips.append(trip)
                 if name == notice.name:
                     break
         elif type(notice) is _Clear:
@@ -208,5 +217,6 @@ class MarkTracker:
                 break
         for mark in self._pending.values():
             mark._resolve(MarkStatus.CALL_ENDED, mark.estimated_played_ms(now), now)
+            self.call_ended += 1
         self._pending.clear()
         self._send.close()
