@@ -24,6 +24,8 @@ only made every call setup slower. Nothing is added per media frame.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Sequence
 from functools import partial
 
@@ -34,6 +36,8 @@ import trio
 from .._exceptions import ConfigurationError
 from .._format import MULAW_8K, AudioFormat
 from ..answers._plivo_options import normalise_content_type
+from ..control import ControlAPI, ControlError
+from ..control._errors import json_response
 from ..server import StreamServer
 from ..ws import HTTPResponse
 from ._http import BodyTooLarge, RequestReader, WebRequest, send_response, to_web_request
@@ -46,6 +50,11 @@ from ._urls import origin_from_public_url
 __all__ = ["PlivoFront"]
 
 logger = logging.getLogger("trio_plivo.web")
+
+
+def default_node_name() -> str:
+    """``hostname:pid``: this process, as ``GET /calls`` names it."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _check_path(path: str) -> str:
@@ -102,7 +111,13 @@ class PlivoFront:
     #: an :class:`~trio_plivo.web.AnswerRequest` (signature already checked); its
     #: ``default_stream(**changes)`` is the default ``<Stream>``, changed.
     answer_hook: AnswerHook | None = None
+    #: Serve the control API (``/calls``, ``/metrics``; see :mod:`trio_plivo.control`) to
+    #: requests carrying ``Authorization: Bearer <control_token>``. Never in a repr or a log.
+    control_token: str | None = attrs.field(default=None, repr=False)
+    #: This process's name in ``GET /calls`` (``node``).
+    node: str = attrs.field(factory=lambda: default_node_name())
     _routes: PlivoRoutes = attrs.field(init=False)
+    _control: ControlAPI | None = attrs.field(init=False, default=None)
     _talk: BrowserTalk | None = attrs.field(init=False, default=None)
 
     def __attrs_post_init__(self) -> None:
@@ -128,6 +143,10 @@ class PlivoFront:
             self._talk = BrowserTalk(self.server, self.browser_token, self.browser_public)
         elif self.browser_token is not None or self.browser_public:
             raise ConfigurationError("browser_token and browser_public need browser=True")
+        if self.control_token is not None:
+            if len(self.control_token.strip()) < 16:
+                raise ConfigurationError("control_token must be at least 16 characters")
+            self._control = ControlAPI(self.server, self.control_token.strip(), node=self.node)
         self._routes = PlivoRoutes(
             self.server,
             normalise_content_type(self.content_type),
@@ -235,7 +254,9 @@ class PlivoFront:
                 if head is None:
                     return None  # the client left without asking anything
                 request = to_web_request(head)
-                if not self._owns(request.path):
+                if self._control is not None and self._control.owns(request.path):
+                    response = await self._respond_control(request, reader)
+                elif not self._owns(request.path):
                     if request.method == "GET":
                         return bytes(reader.raw)
                     response = HTTPResponse(404, b"not found\n")
@@ -253,7 +274,39 @@ class PlivoFront:
         return None
 
     def _owns(self, path: str) -> bool:
-        return self._routes.owns(path) or (self._talk is not None and self._talk.owns_page(path))
+        return (
+            self._routes.owns(path)
+            or (self._talk is not None and self._talk.owns_page(path))
+            or (self._control is not None and self._control.owns(path))
+        )
+
+    async def _respond_control(self, request: WebRequest, reader: RequestReader) -> HTTPResponse:
+        control = self._control
+        assert control is not None
+        if not control.authorized(request.headers):
+            # Before anything else is read or parsed; the token is never logged.
+            logger.warning(
+                "refused %s %s: missing or wrong control token", request.method, request.path
+            )
+            return json_response(
+                401, {"error": "a bearer token is required"}, (("WWW-Authenticate", "Bearer"),)
+            )
+
+        async def read_body() -> bytes:
+            try:
+                return await reader.read_body(control.max_body_size)
+            except BodyTooLarge:
+                raise ControlError(
+                    413, f"the body is over the limit of {control.max_body_size} bytes"
+                ) from None
+
+        try:
+            return await control.respond(
+                request.method, request.path, request.headers.get("Content-Type") or "", read_body
+            )
+        except Exception:
+            logger.exception("control %s %s failed", request.method, request.path)
+            return json_response(500, {"error": "internal error (logged on the server)"})
 
     async def _respond(self, request: WebRequest) -> HTTPResponse:
         try:
