@@ -37,7 +37,7 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
 def serving(*options: str, env: dict[str, str] | None = None) -> Iterator[int]:
     """``trio-plivo serve echo --port 0 OPTIONS``; yields its port."""
     args = ("serve", "echo", "--port", "0", *options)
-    with running_until(r"listening on \S+:(\d+)/", *args, env=env) as (_, found):
+    with running_until(r"listening on \w+://[^:]+:(\d+)", *args, env=env) as (_, found):
         yield int(found.group(1))
 
 
@@ -140,3 +140,30 @@ def test_demo_agent_prints_the_conversation() -> None:
     assert "agent: Hello! This is the trio plivo demo agent." in result.stderr
     assert "[cut off; not heard:" in result.stderr  # key 1 barged in on the greeting
     assert "agent: Thank you for calling. Goodbye!" in result.stderr
+
+
+def test_control_refuses_to_start_without_a_token() -> None:
+    env = {"TRIO_PLIVO_CONTROL_TOKEN": ""}
+    result = cli("serve", "echo", "--port", "0", "--control", env=env)
+    assert result.returncode == 2
+    assert one_line(result) == (
+        "trio-plivo: --control needs a bearer token: set $TRIO_PLIVO_CONTROL_TOKEN or pass "
+        "--control-token-file FILE"
+    )
+    several = cli(
+        "serve", "echo", "--control", "--workers", "2", env={"TRIO_PLIVO_CONTROL_TOKEN": TOKEN * 2}
+    )
+    assert several.returncode == 2
+    assert "--control acts on one process's calls" in one_line(several)
+
+
+def test_control_serves_calls_with_the_token_from_the_environment() -> None:
+    import httpx
+
+    secret = "control-token-from-the-environment"
+    with serving("--control", env={"TRIO_PLIVO_CONTROL_TOKEN": secret}) as port:
+        base = f"http://127.0.0.1:{port}"
+        listed = httpx.get(f"{base}/calls", headers={"Authorization": f"Bearer {secret}"})
+        refused = httpx.get(f"{base}/calls")
+    assert listed.status_code == 200 and listed.json() == {"calls": []}
+    assert refused.status_code == 401

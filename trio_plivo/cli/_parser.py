@@ -88,8 +88,24 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     _add_plivo_http_options(p)
     add_browser_options(p)
+    add_control_options(p)
     add_workers_argument(p)
     p.set_defaults(run=_run_serve)
+
+
+def add_control_options(p: argparse.ArgumentParser) -> None:
+    """``--control``: operate live calls over HTTP on the same port."""
+    p.add_argument(
+        "--control",
+        action="store_true",
+        help="also serve the control API (/calls ...) and /metrics, behind the bearer token "
+        "in $TRIO_PLIVO_CONTROL_TOKEN or --control-token-file (refuses to start without one)",
+    )
+    p.add_argument(
+        "--control-token-file",
+        metavar="FILE",
+        help="read the control API's bearer token from FILE (default: $TRIO_PLIVO_CONTROL_TOKEN)",
+    )
 
 
 def add_browser_options(p: argparse.ArgumentParser) -> None:

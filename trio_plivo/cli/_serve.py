@@ -30,6 +30,24 @@ def browser_token(args: argparse.Namespace) -> str | None:
     return os.environ.get("TRIO_PLIVO_BROWSER_TOKEN", "").strip() or None
 
 
+def control_token(args: argparse.Namespace) -> str | None:
+    """The control API's token, when ``--control``: ``--control-token-file``, else
+    $TRIO_PLIVO_CONTROL_TOKEN; a ConfigurationError (exit 2) when there is none."""
+    if not args.control:
+        if args.control_token_file:
+            raise ConfigurationError("--control-token-file goes with --control")
+        return None
+    if args.control_token_file:
+        return read_secret_file(args.control_token_file, "--control-token-file")
+    token = os.environ.get("TRIO_PLIVO_CONTROL_TOKEN", "").strip()
+    if not token:
+        raise ConfigurationError(
+            "--control needs a bearer token: set $TRIO_PLIVO_CONTROL_TOKEN or pass "
+            "--control-token-file FILE"
+        )
+    return token
+
+
 def _build_server(args: argparse.Namespace) -> StreamServer:
     token = _auth_token(args)
     validator = None if token is None else SignatureValidator(token, public_url=args.public_url)
@@ -53,21 +71,23 @@ async def _serve(args: argparse.Namespace) -> None:
             "not verifying Plivo signatures (set PLIVO_AUTH_TOKEN): anyone can open a call"
         )
     front = None
-    if args.answer or args.browser:
+    token = control_token(args)
+    if args.answer or args.browser or token is not None:
         from ..web import PlivoFront  # the HTTP front only when asked for
         from ..web._talk import check_browser_host
 
-        token = browser_token(args) if args.browser else None
+        page_token = browser_token(args) if args.browser else None
         if args.browser:
-            check_browser_host(args.host, token, args.browser_public)
+            check_browser_host(args.host, page_token, args.browser_public)
         # Built before the nursery so a bad option is a plain ConfigurationError (exit 2).
         front = PlivoFront(
             server,
             content_type=args.content_type,
             public_url=args.public_url,
             browser=args.browser,
-            browser_token=token,
+            browser_token=page_token,
             browser_public=args.browser and args.browser_public,
+            control_token=token,
         )
     elif args.browser_public or args.browser_token_file:
         raise ConfigurationError("--browser-public and --browser-token-file go with --browser")
@@ -81,6 +101,8 @@ async def _serve(args: argparse.Namespace) -> None:
             )
             if args.browser:
                 print(f"talk to {args.app} at {talk_url(args.host, server.port)}", flush=True)
+            if token is not None:
+                print(f"control API at http://{args.host}:{server.port}/calls", flush=True)
         else:
             await nursery.start(server.serve, args.host, args.port)
             print(f"listening on ws://{args.host}:{server.port}{args.path}", flush=True)

@@ -63,6 +63,8 @@ class ServeOptions:
     #: The page's token; defaults to ``$TRIO_PLIVO_BROWSER_TOKEN``. Never in a repr.
     browser_token: str | None = attrs.field(default=None, repr=False)
     browser_public: bool = False
+    #: The control API's bearer token (the API is served when set). Never in a repr.
+    control_token: str | None = attrs.field(default=None, repr=False)
 
     def resolved_auth_token(self) -> str | None:
         """``auth_token``, else ``$PLIVO_AUTH_TOKEN``, else ``None`` (signatures unchecked)."""
@@ -139,7 +141,7 @@ def build_server(
         signature_validator=validator,
         codec_factory=codec_factory_for(options.provider),
     )
-    if not (options.answer or options.browser):
+    if not (options.answer or options.browser or options.control_token):
         return server, None
     from ..web import PlivoFront  # the HTTP front only when asked for
 
@@ -150,6 +152,7 @@ def build_server(
         browser=options.browser,
         browser_token=options.resolved_browser_token() if options.browser else None,
         browser_public=options.browser and options.browser_public,
+        control_token=options.control_token,
     )
     return server, front
 

@@ -103,6 +103,26 @@ def serve_args_with_workers(args: argparse.Namespace) -> int:
     """Run ``trio-plivo serve``'s parsed ``args`` (with ``--workers``) under a supervisor."""
     known = {field.name for field in attrs.fields(ServeOptions)}
     given = {k: v for k, v in vars(args).items() if k not in _NOT_OPTIONS}
+    if given.pop("control", False):
+        # A control request reaches one worker, which sees only its own calls: refuse rather
+        # than answer 404 for calls another worker holds.
+        if worker_count(args.workers) > 1:
+            raise ConfigurationError(
+                "--control acts on one process's calls: serve with --workers 1 (a request "
+                "landing on one worker cannot reach a call another worker holds)"
+            )
+        token_path = given.get("control_token_file")
+        given["control_token"] = (
+            read_secret_file(token_path, "--control-token-file")
+            if token_path
+            else os.environ.get("TRIO_PLIVO_CONTROL_TOKEN", "").strip() or None
+        )
+        if not given["control_token"]:
+            raise ConfigurationError(
+                "--control needs a bearer token: set $TRIO_PLIVO_CONTROL_TOKEN or pass "
+                "--control-token-file FILE"
+            )
+    given.pop("control_token_file", None)
     token_file = given.pop("browser_token_file", None)
     if token_file:  # read here: the workers get the token itself, over their pipe
         given["browser_token"] = read_secret_file(token_file, "--browser-token-file")
