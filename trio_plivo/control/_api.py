@@ -27,6 +27,7 @@ from ..server import StreamServer
 from ..ws import HTTPResponse
 from ._audio import audio_from_json, audio_from_wav
 from ._errors import ControlError, json_response
+from ._metrics import ServerMetrics
 
 __all__ = ["CONTROL_MAX_BODY", "ControlAPI"]
 
@@ -35,6 +36,7 @@ logger = logging.getLogger("trio_plivo.control")
 #: The largest control request body: a minute of 16 kHz PCM16 as base64, with room to spare.
 CONTROL_MAX_BODY: Final = 8 * 1024 * 1024
 _ACTIONS: Final = ("clear", "hangup", "dtmf", "play")
+_METRICS_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def describe(live: LiveCall, node: str) -> dict[str, object]:
@@ -75,10 +77,17 @@ class ControlAPI:
     token: str = attrs.field(repr=False)
     node: str = "local"
     max_body_size: int = CONTROL_MAX_BODY
+    #: What ``GET /metrics`` reports (made for :attr:`server`; a worker's id is a label).
+    metrics: ServerMetrics = attrs.field(init=False)
     _names: itertools.count[int] = attrs.field(factory=lambda: itertools.count(1), init=False)
 
+    def __attrs_post_init__(self) -> None:
+        from ..workers._identity import current_worker_id
+
+        self.metrics = ServerMetrics(self.server, worker=current_worker_id())
+
     def owns(self, path: str) -> bool:
-        return path == "/calls" or path.startswith("/calls/")
+        return path in ("/calls", "/metrics") or path.startswith("/calls/")
 
     def authorized(self, headers: Any) -> bool:
         """Whether the request carries the bearer token (compared in constant time)."""
@@ -101,6 +110,9 @@ class ControlAPI:
     async def _route(
         self, method: str, path: str, content_type: str, read_body: Callable[[], Awaitable[bytes]]
     ) -> HTTPResponse:
+        if path == "/metrics":
+            self._allow(method, "GET")
+            return HTTPResponse(200, self.metrics.render(), content_type=_METRICS_TYPE)
         parts = path.split("/")[2:]  # after "/calls"
         if not parts:
             self._allow(method, "GET")

@@ -187,16 +187,24 @@ class PlivoFront:
         drain, with :meth:`handle_connection` for each connection)."""
         try:
             async with trio.open_nursery() as nursery:
-                await nursery.start(
-                    partial(
-                        self.server.serve_listeners,
-                        listeners,
-                        handle_connection=self.handle_connection,
-                    )
-                )
+                await nursery.start(partial(self._serve_then_stop, listeners, nursery.cancel_scope))
+                if self._control is not None:
+                    nursery.start_soon(self._control.metrics.sample_lateness)
                 task_status.started(self)
         finally:
             self._routes.hub.close()
+
+    async def _serve_then_stop(
+        self,
+        listeners: Sequence[trio.SocketListener],
+        done: trio.CancelScope,
+        *,
+        task_status: trio.TaskStatus[StreamServer] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        await self.server.serve_listeners(
+            listeners, handle_connection=self.handle_connection, task_status=task_status
+        )
+        done.cancel()  # drained: the front's own background tasks end too
 
     def shutdown(self) -> None:
         """Stop accepting and drain (see :meth:`StreamServer.shutdown`)."""
