@@ -90,6 +90,7 @@ class StreamServer:
     _draining: bool = attrs.field(default=False, init=False)
     _idle: trio.Event = attrs.field(factory=trio.Event, init=False)
     _accept_scope: trio.CancelScope | None = attrs.field(default=None, init=False)
+    _shutdown_requested: trio.Event = attrs.field(factory=trio.Event, init=False)
     _calls_nursery: trio.Nursery | None = attrs.field(default=None, init=False)
     listeners: list[trio.SocketListener] = attrs.field(factory=list, init=False)
 
@@ -153,19 +154,20 @@ class StreamServer:
                 self._calls_nursery = calls
                 async with trio.open_nursery() as accepting:
                     self._accept_scope = accepting.cancel_scope
-                    if self._draining:
-                        accepting.cancel_scope.cancel()
                     for listener in self.listeners:
                         accepting.start_soon(self._accept_loop, listener, calls, handle)
                     task_status.started(self)
-                # Shutting down: no new connections; active calls get the grace period.
+                    await self._shutdown_requested.wait()
+                    # Draining: still listening, so a health check gets "draining" (503) and a
+                    # new upgrade a 503, while the active calls get the grace period.
+                    if self._active:
+                        logger.info("draining %d active call(s)", self._active)
+                        self._idle = trio.Event()
+                        with trio.move_on_after(self.shutdown_grace):
+                            await self._idle.wait()
+                    accepting.cancel_scope.cancel()
                 for listener in self.listeners:
                     await listener.aclose()
-                if self._active:
-                    logger.info("draining %d active call(s)", self._active)
-                    self._idle = trio.Event()
-                    with trio.move_on_after(self.shutdown_grace):
-                        await self._idle.wait()
                 calls.cancel_scope.cancel()
                 for embedded in list(self._embedded):  # handle_transport calls drain too
                     embedded.cancel()
@@ -177,8 +179,7 @@ class StreamServer:
         """Stop accepting; active calls finish (up to ``shutdown_grace``), then
         :meth:`serve` returns. Safe to call more than once, or before serving."""
         self._draining = True
-        if self._accept_scope is not None:
-            self._accept_scope.cancel()
+        self._shutdown_requested.set()
 
     async def _accept_loop(
         self, listener: trio.SocketListener, calls: trio.Nursery, handle: ConnectionHandler

@@ -151,3 +151,34 @@ async def test_healthz_says_draining_with_503() -> None:
     )
     assert answer.status == 503
     assert json.loads(answer.body)["status"] == "draining"
+
+
+async def test_healthz_answers_draining_during_a_real_shutdown() -> None:
+    """The listener stays open while calls drain, so a load balancer reads 503 "draining"
+    instead of a refused connection (issue #14, item 5)."""
+    from web_helpers import request, running
+
+    from trio_plivo.testing import CallerAudio, FakePlivo
+
+    release, started = trio.Event(), trio.Event()
+
+    async def lingering(call) -> None:
+        started.set()
+        await release.wait()
+
+    front = PlivoFront(StreamServer(lingering, shutdown_grace=30))
+    with trio.fail_after(20):
+        async with running(front):
+            port = front.port
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(
+                    FakePlivo(audio=CallerAudio.silence(30)).run_url,
+                    f"ws://127.0.0.1:{port}/stream",
+                )
+                await started.wait()
+                front.shutdown()
+                health = await request(port, "GET", "/healthz")
+                release.set()
+                nursery.cancel_scope.cancel()
+    assert health.status == 503
+    assert json.loads(health.body) == {"status": "draining", "active_calls": 1, "total_calls": 1}
