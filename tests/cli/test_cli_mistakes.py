@@ -154,7 +154,7 @@ def test_control_refuses_to_start_without_a_token() -> None:
         "serve", "echo", "--control", "--workers", "2", env={"TRIO_PLIVO_CONTROL_TOKEN": TOKEN * 2}
     )
     assert several.returncode == 2
-    assert "--control acts on one process's calls" in one_line(several)
+    assert "--control with several workers needs --registry redis://" in one_line(several)
 
 
 def test_control_serves_calls_with_the_token_from_the_environment() -> None:

@@ -106,6 +106,19 @@ def add_control_options(p: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="read the control API's bearer token from FILE (default: $TRIO_PLIVO_CONTROL_TOKEN)",
     )
+    p.add_argument(
+        "--registry",
+        metavar="redis://HOST:PORT/DB",
+        help="with --control: share the calls of every process (and machine) through Redis, "
+        "so any process's control API lists and reaches every call (default: this process's)",
+    )
+    p.add_argument(
+        "--registry-ttl",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long a silent process's calls stay listed in Redis (default 30)",
+    )
 
 
 def add_browser_options(p: argparse.ArgumentParser) -> None:

@@ -6,6 +6,8 @@ import argparse
 import logging
 import os
 import signal
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
 
 import trio
 
@@ -17,6 +19,10 @@ from ..protocol import codec_factory_for
 from ..server import StreamServer
 from ..signatures import SignatureValidator
 from ..workers import serve_args_with_workers
+
+if TYPE_CHECKING:
+    from ..fleet import RedisCallDirectory
+    from ..web import PlivoFront
 
 
 def _auth_token(args: argparse.Namespace) -> str | None:
@@ -70,27 +76,51 @@ async def _serve(args: argparse.Namespace) -> None:
         logging.getLogger("trio_plivo.server").warning(
             "not verifying Plivo signatures (set PLIVO_AUTH_TOKEN): anyone can open a call"
         )
-    front = None
     token = control_token(args)
-    if args.answer or args.browser or token is not None:
-        from ..web import PlivoFront  # the HTTP front only when asked for
-        from ..web._talk import check_browser_host
+    if args.registry and token is None:
+        raise ConfigurationError("--registry shares the control API's calls: add --control")
+    _front_for(args, server, token, None)  # a bad option is a ConfigurationError (exit 2) now
+    async with AsyncExitStack() as stack:
+        fleet = None
+        if args.registry:
+            from ..fleet import RedisCallDirectory, default_node_id
 
-        page_token = browser_token(args) if args.browser else None
-        if args.browser:
-            check_browser_host(args.host, page_token, args.browser_public)
-        # Built before the nursery so a bad option is a plain ConfigurationError (exit 2).
-        front = PlivoFront(
-            server,
-            content_type=args.content_type,
-            public_url=args.public_url,
-            browser=args.browser,
-            browser_token=page_token,
-            browser_public=args.browser and args.browser_public,
-            control_token=token,
-        )
-    elif args.browser_public or args.browser_token_file:
-        raise ConfigurationError("--browser-public and --browser-token-file go with --browser")
+            directory = RedisCallDirectory(args.registry, default_node_id(), ttl=args.registry_ttl)
+            fleet = await stack.enter_async_context(directory)
+        await _run(args, server, _front_for(args, server, token, fleet), token)
+
+
+def _front_for(
+    args: argparse.Namespace,
+    server: StreamServer,
+    token: str | None,
+    fleet: RedisCallDirectory | None,
+) -> PlivoFront | None:
+    if not (args.answer or args.browser or token is not None):
+        if args.browser_public or args.browser_token_file:
+            raise ConfigurationError("--browser-public and --browser-token-file go with --browser")
+        return None
+    from ..web import PlivoFront  # the HTTP front only when asked for
+    from ..web._talk import check_browser_host
+
+    page_token = browser_token(args) if args.browser else None
+    if args.browser:
+        check_browser_host(args.host, page_token, args.browser_public)
+    return PlivoFront(
+        server,
+        content_type=args.content_type,
+        public_url=args.public_url,
+        browser=args.browser,
+        browser_token=page_token,
+        browser_public=args.browser and args.browser_public,
+        control_token=token,
+        fleet=fleet,
+    )
+
+
+async def _run(
+    args: argparse.Namespace, server: StreamServer, front: PlivoFront | None, token: str | None
+) -> None:
     async with trio.open_nursery() as nursery:
         if front is not None:
             await nursery.start(front.serve, args.host, args.port)

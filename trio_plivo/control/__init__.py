@@ -10,5 +10,6 @@ from __future__ import annotations
 
 from ._api import CONTROL_MAX_BODY, ControlAPI, describe
 from ._errors import ControlError
+from ._fleet import FleetControl
 
-__all__ = ["CONTROL_MAX_BODY", "ControlAPI", "ControlError", "describe"]
+__all__ = ["CONTROL_MAX_BODY", "ControlAPI", "ControlError", "FleetControl", "describe"]

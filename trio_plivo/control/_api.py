@@ -16,7 +16,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import trio
@@ -28,6 +28,9 @@ from ..ws import HTTPResponse
 from ._audio import audio_from_json, audio_from_wav
 from ._errors import ControlError, json_response
 from ._metrics import ServerMetrics
+
+if TYPE_CHECKING:
+    from ._fleet import FleetControl
 
 __all__ = ["CONTROL_MAX_BODY", "ControlAPI"]
 
@@ -79,6 +82,9 @@ class ControlAPI:
     max_body_size: int = CONTROL_MAX_BODY
     #: What ``GET /metrics`` reports (made for :attr:`server`; a worker's id is a label).
     metrics: ServerMetrics = attrs.field(init=False)
+    #: Set by :class:`~trio_plivo.control.FleetControl`: requests for calls other processes
+    #: hold are forwarded to them, and ``GET /calls`` lists the fleet.
+    fleet: FleetControl | None = attrs.field(default=None, init=False)
     _names: itertools.count[int] = attrs.field(factory=lambda: itertools.count(1), init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -99,16 +105,29 @@ class ControlAPI:
         )
 
     async def respond(
-        self, method: str, path: str, content_type: str, read_body: Callable[[], Awaitable[bytes]]
+        self,
+        method: str,
+        path: str,
+        content_type: str,
+        read_body: Callable[[], Awaitable[bytes]],
+        *,
+        forwarded: bool = False,
     ) -> HTTPResponse:
-        """Answer one authorised request; ``read_body`` reads the body when it is needed."""
+        """Answer one authorised request; ``read_body`` reads the body when it is needed.
+        ``forwarded``: another process sent it here (answer from this process only)."""
+        fleet = None if forwarded else self.fleet
         try:
-            return await self._route(method, path.rstrip("/"), content_type, read_body)
+            return await self._route(method, path.rstrip("/"), content_type, read_body, fleet)
         except ControlError as error:
             return json_response(error.status, {"error": error.message})
 
     async def _route(
-        self, method: str, path: str, content_type: str, read_body: Callable[[], Awaitable[bytes]]
+        self,
+        method: str,
+        path: str,
+        content_type: str,
+        read_body: Callable[[], Awaitable[bytes]],
+        fleet: FleetControl | None,
     ) -> HTTPResponse:
         if path == "/metrics":
             self._allow(method, "GET")
@@ -116,9 +135,14 @@ class ControlAPI:
         parts = path.split("/")[2:]  # after "/calls"
         if not parts:
             self._allow(method, "GET")
+            if fleet is not None:
+                return json_response(200, {"calls": await fleet.list_fleet()})
             calls = [describe(live, self.node) for live in self.server.calls]
             return json_response(200, {"calls": calls})
         live = self.server.calls.get(parts[0])
+        if live is None and fleet is not None:
+            body = await read_body() if method == "POST" else b""
+            return await fleet.forward(parts[0], method, path, content_type, body)
         if live is None:
             raise ControlError(404, f"no live call {parts[0]!r}")
         if len(parts) == 1:

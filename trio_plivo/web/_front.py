@@ -28,6 +28,7 @@ import os
 import socket
 from collections.abc import Sequence
 from functools import partial
+from typing import TYPE_CHECKING
 
 import attrs
 import h11
@@ -36,9 +37,12 @@ import trio
 from .._exceptions import ConfigurationError
 from .._format import MULAW_8K, AudioFormat
 from ..answers._plivo_options import normalise_content_type
-from ..control import ControlAPI, ControlError
+from ..control import ControlAPI, ControlError, FleetControl
 from ..control._errors import json_response
 from ..server import StreamServer
+
+if TYPE_CHECKING:
+    from ..fleet import RedisCallDirectory
 from ..ws import HTTPResponse
 from ._http import BodyTooLarge, RequestReader, WebRequest, send_response, to_web_request
 from ._plivo_app import AnswerHook, FrontStatistics, PlivoRoutes
@@ -116,8 +120,12 @@ class PlivoFront:
     control_token: str | None = attrs.field(default=None, repr=False)
     #: This process's name in ``GET /calls`` (``node``).
     node: str = attrs.field(factory=lambda: default_node_name())
+    #: With the control API: an entered :class:`~trio_plivo.fleet.RedisCallDirectory` makes it
+    #: fleet-wide (calls published in Redis, requests for other processes' calls forwarded).
+    fleet: RedisCallDirectory | None = None
     _routes: PlivoRoutes = attrs.field(init=False)
     _control: ControlAPI | None = attrs.field(init=False, default=None)
+    _fleet_control: FleetControl | None = attrs.field(init=False, default=None)
     _talk: BrowserTalk | None = attrs.field(init=False, default=None)
 
     def __attrs_post_init__(self) -> None:
@@ -147,6 +155,10 @@ class PlivoFront:
             if len(self.control_token.strip()) < 16:
                 raise ConfigurationError("control_token must be at least 16 characters")
             self._control = ControlAPI(self.server, self.control_token.strip(), node=self.node)
+            if self.fleet is not None:
+                self._fleet_control = FleetControl(self._control, self.fleet)
+        elif self.fleet is not None:
+            raise ConfigurationError("fleet (a shared call registry) needs control_token")
         self._routes = PlivoRoutes(
             self.server,
             normalise_content_type(self.content_type),
@@ -190,6 +202,8 @@ class PlivoFront:
                 await nursery.start(partial(self._serve_then_stop, listeners, nursery.cancel_scope))
                 if self._control is not None:
                     nursery.start_soon(self._control.metrics.sample_lateness)
+                if self._fleet_control is not None:
+                    await nursery.start(self._fleet_control.run)
                 task_status.started(self)
         finally:
             self._routes.hub.close()

@@ -17,6 +17,7 @@ from ..server import StreamServer
 from ..signatures import SignatureValidator
 
 if TYPE_CHECKING:
+    from ..fleet import RedisCallDirectory
     from ..web import PlivoFront
 
 __all__ = [
@@ -65,6 +66,10 @@ class ServeOptions:
     browser_public: bool = False
     #: The control API's bearer token (the API is served when set). Never in a repr.
     control_token: str | None = attrs.field(default=None, repr=False)
+    #: ``redis://...``: every worker publishes its calls there and the control API of any of
+    #: them reaches every call (needs ``control_token``).
+    registry: str | None = attrs.field(default=None, repr=False)
+    registry_ttl: float = 30.0
 
     def resolved_auth_token(self) -> str | None:
         """``auth_token``, else ``$PLIVO_AUTH_TOKEN``, else ``None`` (signatures unchecked)."""
@@ -118,7 +123,7 @@ class WorkerSpec:
 
 
 def build_server(
-    options: ServeOptions, handler: CallHandler
+    options: ServeOptions, handler: CallHandler, fleet: RedisCallDirectory | None = None
 ) -> tuple[StreamServer, PlivoFront | None]:
     """The stream server for ``handler`` and, with ``options.answer``, the
     :class:`~trio_plivo.web.PlivoFront` in front of it (else ``None``).
@@ -153,6 +158,7 @@ def build_server(
         browser_token=options.resolved_browser_token() if options.browser else None,
         browser_public=options.browser and options.browser_public,
         control_token=options.control_token,
+        fleet=fleet,
     )
     return server, front
 

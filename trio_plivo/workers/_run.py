@@ -106,10 +106,10 @@ def serve_args_with_workers(args: argparse.Namespace) -> int:
     if given.pop("control", False):
         # A control request reaches one worker, which sees only its own calls: refuse rather
         # than answer 404 for calls another worker holds.
-        if worker_count(args.workers) > 1:
+        if worker_count(args.workers) > 1 and not given.get("registry"):
             raise ConfigurationError(
-                "--control acts on one process's calls: serve with --workers 1 (a request "
-                "landing on one worker cannot reach a call another worker holds)"
+                "--control with several workers needs --registry redis://...: a request "
+                "landing on one worker must reach the call another worker holds"
             )
         token_path = given.get("control_token_file")
         given["control_token"] = (
@@ -123,6 +123,8 @@ def serve_args_with_workers(args: argparse.Namespace) -> int:
                 "--control-token-file FILE"
             )
     given.pop("control_token_file", None)
+    if given.get("registry") and not given.get("control_token"):
+        raise ConfigurationError("--registry shares the control API's calls: add --control")
     token_file = given.pop("browser_token_file", None)
     if token_file:  # read here: the workers get the token itself, over their pipe
         given["browser_token"] = read_secret_file(token_file, "--browser-token-file")

@@ -25,6 +25,7 @@ import trio
 
 from .._exceptions import ConfigurationError
 from ..apps import load_app
+from ..call import CallHandler
 from ..server import StreamServer
 from ._identity import WORKER_LOG_FORMAT, WorkerIdFilter
 from ._options import CONFIGURATION_EXIT, WorkerSpec, build_server
@@ -92,6 +93,18 @@ def _report_ready(fd: int, port: int) -> None:
         pass
 
 
+async def _serve_with_registry(spec: WorkerSpec, handler: CallHandler) -> None:
+    """With ``options.registry``: enter this worker's Redis directory, then serve."""
+    from ..fleet import RedisCallDirectory, default_node_id
+
+    options = spec.options
+    assert options.registry is not None
+    directory = RedisCallDirectory(options.registry, default_node_id(), ttl=options.registry_ttl)
+    async with directory:
+        server, front = build_server(options, handler, fleet=directory)
+        await _serve(spec, server, front)
+
+
 async def _serve(spec: WorkerSpec, server: StreamServer, front: PlivoFront | None) -> None:
     listeners = await open_listeners(spec.host, spec.port, reuse_port=spec.reuse_port)
     async with trio.open_nursery() as nursery:
@@ -127,7 +140,10 @@ def main() -> int:
     except Exception:  # the app's own module failed to import: it would fail every time
         logger.exception("loading app %r failed", spec.options.app)
         return CONFIGURATION_EXIT
-    trio.run(partial(_serve, spec, server, front))
+    if spec.options.registry:
+        trio.run(_serve_with_registry, spec, handler)
+    else:
+        trio.run(partial(_serve, spec, server, front))
     return 0
 
 
