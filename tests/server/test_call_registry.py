@@ -130,3 +130,19 @@ async def test_close_all_closes_every_call_with_the_code(autojump_clock) -> None
         assert await server.calls.close_all(4000, "maintenance") == 3
     assert codes == [4000, 4000, 4000]
     assert len(server.calls) == 0
+
+
+async def test_a_hook_reaches_the_registry_of_its_call(autojump_clock) -> None:
+    from trio_plivo.call import CallHooks, registry_of
+
+    hooks = CallHooks()
+    found: list[bool] = []
+
+    @hooks.on_start
+    def look(call: Call, start) -> None:
+        registry = registry_of(call)
+        found.append(registry is not None and registry.get(call.call_id or "") is not None)
+
+    server = StreamServer(hooks)
+    await call_through(server, FakePlivo(duration=1))
+    assert found == [True]

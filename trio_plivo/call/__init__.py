@@ -23,7 +23,7 @@ from ._handler import CallHandler, serve_call
 from ._hooks import CallHooks
 from ._lifetime import open_call
 from ._marks import Mark, MarkResult, MarkStatus
-from ._registry import CallRegistry, LiveCall, RegistryObserver
+from ._registry import CallRegistry, LiveCall, RegistryObserver, registry_of
 from ._stats import CallStatistics
 
 __all__ = [
@@ -39,5 +39,6 @@ __all__ = [
     "MarkStatus",
     "RegistryObserver",
     "open_call",
+    "registry_of",
     "serve_call",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator
 
@@ -18,7 +19,7 @@ import trio
 from ._call import Call
 from ._marks import Mark
 
-__all__ = ["CallRegistry", "LiveCall", "RegistryObserver"]
+__all__ = ["CallRegistry", "LiveCall", "RegistryObserver", "registry_of"]
 
 logger = logging.getLogger("trio_plivo.call")
 
@@ -41,6 +42,16 @@ class LiveCall:
         if len(self.marks) >= _MAX_MARKS:
             del self.marks[next(iter(self.marks))]
         self.marks[mark.name] = mark
+
+
+#: The registry each live call is listed in (weakly: a finished call is not kept alive).
+_LISTED_IN: weakref.WeakKeyDictionary[Call, CallRegistry] = weakref.WeakKeyDictionary()
+
+
+def registry_of(call: Call) -> CallRegistry | None:
+    """The registry ``call`` is listed in (its server's ``calls``), for a handler or a hook
+    that needs the other live calls; ``None`` outside a server or once the call ended."""
+    return _LISTED_IN.get(call)
 
 
 #: ``(event, live)``: ``"started"`` or ``"ended"``; called synchronously, must not block.
@@ -93,6 +104,7 @@ class CallRegistry:
         self._by_call[key] = live
         if call.stream_id:
             self._by_stream[call.stream_id] = live
+        _LISTED_IN[call] = self
         self._tell("started", live)
         return live
 
@@ -105,6 +117,7 @@ class CallRegistry:
         del self._by_call[key]
         if call.stream_id and self._by_stream.get(call.stream_id) is live:
             del self._by_stream[call.stream_id]
+        _LISTED_IN.pop(call, None)
         self._tell("ended", live)
 
     def _tell(self, event: str, live: LiveCall) -> None:
