@@ -16,7 +16,8 @@ def tone(rate: int, seconds: float, hz: float = 1000.0) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    ("source", "rate"), [(MULAW_8K, 16000), (L16_8K, 16000), (L16_16K, 8000), (MULAW_8K, 24000)]
+    ("source", "rate"),
+    [(MULAW_8K, 16000), (L16_8K, 16000), (L16_16K, 8000), (MULAW_8K, 24000), (L16_16K, 24000)],
 )
 def test_every_frame_gives_its_share_at_once(source: AudioFormat, rate: int) -> None:
     decoder = WireDecoder(source, rate)

@@ -112,11 +112,25 @@ class LowLatencyResampler:
         first = self._produced
         if last < first:
             return np.zeros(0, dtype=np.int16)
-        n = np.arange(first, last + 1)
-        phase = (n * down) % up
-        index = (n * down) // up - (consumed - (buffer.size - (self._width - 1)))
-        windows = np.lib.stride_tricks.sliding_window_view(buffer, self._width)[index]
-        values = np.einsum("ij,ij->i", windows, self._bank[phase])
+        offset = consumed - (buffer.size - (self._width - 1))  # input index of buffer[0]
+        if down == 1:
+            # Upsampling by a whole factor: every phase in turn, interleaved.
+            start = first // up - offset
+            count = last // up - first // up + 1
+            span = buffer[start : start + count + self._width - 1]
+            rows = np.stack([np.correlate(span, bank) for bank in self._bank])
+            values = rows.T.reshape(-1)[first % up : first % up + last - first + 1]
+        elif up == 1:
+            # Downsampling by a whole factor: one filter, every down-th position.
+            start = first * down - offset
+            stop = last * down - offset
+            values = np.correlate(buffer[start : stop + self._width], self._bank[0])[::down]
+        else:
+            n = np.arange(first, last + 1)
+            phase = (n * down) % up
+            index = (n * down) // up - offset
+            rows = np.stack([np.correlate(buffer, bank) for bank in self._bank])
+            values = rows[phase, index]
         self._produced = last + 1
         skip = max(0, self._delay - first)
         out: Int16Array = np.clip(np.rint(values[skip:]), -32768, 32767).astype(np.int16)
