@@ -197,9 +197,13 @@ class StreamServer:
 
     # --- one connection -------------------------------------------------------------------
 
-    async def handle_stream(self, stream: trio.abc.Stream) -> None:
+    async def handle_stream(
+        self, stream: trio.abc.Stream, *, handshake_deadline: float | None = None
+    ) -> None:
         """Serve one accepted connection: handshake (or a plain HTTP answer), then the call.
-        Never raises except for cancellation."""
+        Never raises except for cancellation. ``handshake_deadline`` (Trio clock) replaces
+        :attr:`handshake_timeout` when a front already spent part of it reading the request
+        line: one deadline for the whole request head, whichever path it takes."""
         admitted = False
 
         def route(request: HandshakeRequest) -> HTTPResponse | None:
@@ -217,7 +221,7 @@ class StreamServer:
                 stream,
                 route=route,
                 max_message_size=self.max_message_size,
-                handshake_timeout=self.handshake_timeout,
+                handshake_timeout=_remaining(self.handshake_timeout, handshake_deadline),
                 close_timeout=self.close_timeout,
             )
             if ws is not None:
@@ -341,6 +345,11 @@ class StreamServer:
             )
         except ValueError:  # a Host that makes no URL (ConfigurationError is a ValueError)
             return False
+
+
+def _remaining(timeout: float, deadline: float | None) -> float:
+    """Seconds left: ``timeout``, or what remains until ``deadline`` when there is one."""
+    return timeout if deadline is None else max(0.0, deadline - trio.current_time())
 
 
 def _forwarded_first(value: str | None) -> str | None:

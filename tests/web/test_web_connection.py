@@ -114,3 +114,26 @@ async def test_request_reader_reads_a_head_from_scratch() -> None:
         nursery.start_soon(client.send_all, b"GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
         head = await reader.read_head()
     assert head is not None and head.target == b"/x"
+
+
+async def test_one_deadline_for_the_whole_request_head(autojump_clock) -> None:
+    """Silent for 9 s, then half a request head: dropped at the 10 s deadline, not at 19 s
+    (the front's deadline and the stream server's used to be separate; issue #15, defect 3)."""
+    from trio_plivo.apps import echo
+    from trio_plivo.server import StreamServer
+    from trio_plivo.web import PlivoFront
+
+    front = PlivoFront(StreamServer(echo, handshake_timeout=10.0))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(front.serve, "127.0.0.1", 0)
+        stream = await trio.open_tcp_stream("127.0.0.1", front.port)
+        opened = trio.current_time()
+        await trio.sleep(9)
+        await stream.send_all(b"GET /stream HTTP/1.1\r\nHost: x\r\n")  # no end of head
+        with trio.fail_after(30):
+            while await stream.receive_some():
+                pass
+        dropped_after = trio.current_time() - opened
+        await stream.aclose()
+        front.shutdown()
+    assert 9 < dropped_after <= 10.5

@@ -242,26 +242,30 @@ class PlivoFront:
     async def handle_connection(self, stream: trio.abc.Stream) -> None:
         """Serve one accepted connection: a plain HTTP answer, or the stream server's path.
         Never raises except for cancellation."""
+        # One deadline for the whole request head, whichever path it takes: the request line
+        # read here and the rest read by the stream server share it.
+        deadline = trio.current_time() + self.server.handshake_timeout
         try:
-            replay = await self._answer_or_pass(stream)
+            replay = await self._answer_or_pass(stream, deadline)
             if replay is not None:
                 self._routes.handed_to_stream_server += 1
-                # Outside the head deadline: the call itself is not time-limited.
+                # The call itself is not time-limited, only its handshake.
+                replayed = ReplayStream(stream, replay)
                 if self._talk is not None and self._talk.wants_upgrade(replay):
-                    await self._talk.handle_stream(ReplayStream(stream, replay))
+                    await self._talk.handle_stream(replayed, handshake_deadline=deadline)
                 else:
-                    await self.server.handle_stream(ReplayStream(stream, replay))
+                    await self.server.handle_stream(replayed, handshake_deadline=deadline)
         except Exception:
             logger.exception("connection failed")
         finally:
             await trio.aclose_forcefully(stream)
 
-    async def _answer_or_pass(self, stream: trio.abc.Stream) -> bytes | None:
+    async def _answer_or_pass(self, stream: trio.abc.Stream, deadline: float) -> bytes | None:
         """Answer a request for our routes; for anything the stream server handles return
         the bytes read so far (to replay) instead. ``None`` when done here."""
         reader = RequestReader(stream, max_head_size=self.max_head_size)
         request: WebRequest | None = None
-        with trio.move_on_after(self.server.handshake_timeout):
+        with trio.move_on_at(deadline):
             try:
                 route = await reader.peek_route()
                 if (

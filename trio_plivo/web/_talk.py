@@ -212,16 +212,17 @@ class BrowserTalk:
             return False
         return hmac.compare_digest(offered.encode(), self.token.encode())
 
-    async def handle_stream(self, stream: trio.abc.Stream) -> None:
+    async def handle_stream(self, stream: trio.abc.Stream, *, handshake_deadline: float) -> None:
         """Serve one connection for ``/talk/ws``: refuse or upgrade, check the ``start``, run
-        the call. Never raises except for cancellation."""
+        the call. Never raises except for cancellation. The handshake must be over by
+        ``handshake_deadline`` (the front's, for the whole request head)."""
         server = self.server
         try:
             ws = await accept_websocket(
                 stream,
                 route=self._route,
                 max_message_size=server.max_message_size,
-                handshake_timeout=server.handshake_timeout,
+                handshake_timeout=max(0.0, handshake_deadline - trio.current_time()),
                 close_timeout=server.close_timeout,
             )
             if ws is None:
