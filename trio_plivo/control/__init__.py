@@ -8,7 +8,8 @@ a bearer token, ``GET /calls``, ``GET /calls/{id}``, ``POST /calls/{id}/clear | 
 
 from __future__ import annotations
 
-from ._api import CONTROL_MAX_BODY, ControlAPI, describe
+from ._api import CONTROL_MAX_BODY, ControlAPI
+from ._describe import describe
 from ._errors import ControlError
 from ._fleet import FleetControl
 

@@ -15,7 +15,6 @@ import itertools
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -26,6 +25,7 @@ from ..call import LiveCall, MarkResult
 from ..server import StreamServer
 from ..ws import HTTPResponse
 from ._audio import audio_from_json, audio_from_wav
+from ._describe import describe
 from ._errors import ControlError, json_response
 from ._metrics import ServerMetrics
 
@@ -40,25 +40,6 @@ logger = logging.getLogger("trio_plivo.control")
 CONTROL_MAX_BODY: Final = 8 * 1024 * 1024
 _ACTIONS: Final = ("clear", "hangup", "dtmf", "play")
 _METRICS_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
-
-
-def describe(live: LiveCall, node: str) -> dict[str, object]:
-    """One call as ``GET /calls`` lists it."""
-    call = live.call
-    stats = call.statistics()
-    return {
-        "call_id": call.call_id,
-        "stream_id": call.stream_id,
-        "provider": call.provider,
-        "media_format": call.media_format.to_content_type(),
-        "started_at": datetime.fromtimestamp(live.started_at, UTC).isoformat(),
-        "frames_in": stats.frames_received,
-        "frames_out": stats.frames_sent,
-        "frames_dropped": stats.frames_dropped,
-        "pending_marks": stats.pending_marks,
-        "lead_ms": round(stats.lead_ms, 1),
-        "node": node,
-    }
 
 
 def _mark_json(name: str, result: MarkResult | None) -> dict[str, object]:

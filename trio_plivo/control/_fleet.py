@@ -12,7 +12,7 @@ import base64
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Protocol
 
 import attrs
 import trio
@@ -20,11 +20,31 @@ import trio
 from .._exceptions import CommandFailed, CommandTimeout, NodeUnavailable, RedisError
 from ..call import LiveCall
 from ..ws import HTTPResponse
+from ._describe import describe
 from ._errors import ControlError
 
 if TYPE_CHECKING:
     from ..fleet import RedisCallDirectory
-    from ._api import ControlAPI
+    from ..server import StreamServer
+
+
+class ControlSide(Protocol):
+    """What the fleet uses of the local control API (:class:`~._api.ControlAPI`)."""
+
+    server: StreamServer
+    node: str
+    fleet: FleetControl | None
+
+    async def respond(
+        self,
+        method: str,
+        path: str,
+        content_type: str,
+        read_body: Callable[[], Awaitable[bytes]],
+        *,
+        forwarded: bool = False,
+    ) -> HTTPResponse: ...
+
 
 __all__ = ["FleetControl"]
 
@@ -39,7 +59,7 @@ _BACKLOG: Final = 1024
 class FleetControl:
     """Publishes ``api``'s server's calls in ``directory`` and serves commands for them."""
 
-    api: ControlAPI
+    api: ControlSide
     directory: RedisCallDirectory
     _send: trio.MemorySendChannel[tuple[str, LiveCall]] = attrs.field(init=False)
     _receive: trio.MemoryReceiveChannel[tuple[str, LiveCall]] = attrs.field(init=False)
@@ -135,8 +155,6 @@ class FleetControl:
 
     async def list_fleet(self) -> list[dict[str, object]]:
         """Every live call of the fleet: this process's in full, the others' as registered."""
-        from ._api import describe
-
         local = {live.call.call_id: describe(live, self.api.node) for live in self.api.server.calls}
         try:
             entries = await self.directory.list_calls()
