@@ -24,8 +24,9 @@ import attrs
 import trio
 
 from .call import CallConfig, CallHandler, CallRegistry, serve_call
+from .fleet._nonces import LocalNonceCache
 from .protocol import PlivoCodec, ProviderCodec
-from .signatures import validate_websocket_upgrade
+from .signatures import NONCE_HEADER, validate_websocket_upgrade
 from .transport import MessageTransport
 from .ws import HandshakeRequest, HTTPResponse, accept_websocket
 
@@ -76,6 +77,9 @@ class StreamServer:
     handler_grace: float = 1.0
     #: When set, WebSocket upgrades must carry a valid Plivo signature (403 otherwise).
     signature_validator: SignatureValidator | None = None
+    #: With a signature validator: refuse (403) an upgrade whose signature nonce this process
+    #: saw within this many seconds, a replay of a captured request (0 turns it off).
+    replay_window_s: float = 600.0
     #: Extra plain-HTTP routes, tried first (e.g. a health check).
     http_routes: Sequence[HTTPRoute] = ()
 
@@ -83,6 +87,9 @@ class StreamServer:
     calls: CallRegistry = attrs.field(factory=CallRegistry, init=False)
     #: Handshakes refused before the upgrade, by HTTP status (403, 404, 503 ...).
     refusals: Counter[int] = attrs.field(factory=Counter, init=False)
+    #: Upgrades refused because their signature's nonce was seen before (replays).
+    replays: int = attrs.field(default=0, init=False)
+    _nonces: LocalNonceCache | None = attrs.field(default=None, init=False)
     _active: int = attrs.field(default=0, init=False)
     #: Cancel scopes of the calls run through handle_transport (in their callers' tasks).
     _embedded: set[trio.CancelScope] = attrs.field(factory=set, init=False)
@@ -319,7 +326,21 @@ class StreamServer:
         if self.signature_validator is not None and not self._signature_ok(request):
             logger.warning("refused an upgrade with a missing or invalid Plivo signature")
             return HTTPResponse(403, b"invalid signature\n")
+        if self.signature_validator is not None and self._replayed(request):
+            self.replays += 1
+            logger.warning("refused a replayed upgrade (its signature's nonce was seen before)")
+            return HTTPResponse(403, b"replayed signature\n")
         return None
+
+    def _replayed(self, request: HandshakeRequest) -> bool:
+        """Whether this signed request's nonce was already seen within the replay window.
+        Plivo's V3 signature has no timestamp, so only remembering nonces stops a replay."""
+        if self.replay_window_s <= 0:
+            return False
+        if self._nonces is None:
+            self._nonces = LocalNonceCache(self.replay_window_s)
+        nonce = request.headers.get(NONCE_HEADER)
+        return nonce is not None and self._nonces.seen_before_now(nonce)
 
     def _signature_ok(self, request: HandshakeRequest) -> bool:
         validator = self.signature_validator

@@ -275,3 +275,26 @@ async def test_max_calls_holds_when_calls_arrive_together() -> None:
             assert server.active_calls == 10
             for ws in upgraded:
                 await ws.aclose()  # type: ignore[attr-defined]
+
+
+async def test_a_replayed_signed_upgrade_is_refused() -> None:
+    """Plivo's V3 signature has a nonce and no timestamp: the same signed request presented
+    twice is a replay, refused with 403 (issue #15, defect 4)."""
+    from trio_plivo.signatures import SignatureValidator, signature_headers
+
+    token = "replay-test-auth-token-1234"
+    server = StreamServer(echo, signature_validator=SignatureValidator(token))
+    with trio.fail_after(10):
+        async with running(server) as server:
+            target = url(server)
+            headers = signature_headers(target, token, method="GET")
+            first = await connect_websocket(target, headers=headers)
+            await first.aclose()
+            with pytest.raises(WebSocketHandshakeError) as replayed:
+                await connect_websocket(target, headers=headers)
+            fresh = await connect_websocket(
+                target, headers=signature_headers(target, token, method="GET")
+            )
+            await fresh.aclose()
+    assert replayed.value.status_code == 403 and replayed.value.body == b"replayed signature\n"
+    assert server.replays == 1

@@ -32,13 +32,33 @@ def test_candidates_cover_schemes_and_websocket_suffix() -> None:
     assert len(candidates) == len(set(candidates)) == 8
 
 
-def test_candidates_keep_query_and_request_target() -> None:
-    candidates = websocket_url_candidates(PUBLIC + "?tenant=7", request_target="/s?call=9")
+def test_candidates_keep_the_public_query_without_a_request() -> None:
+    candidates = websocket_url_candidates(PUBLIC + "?tenant=7")
     assert candidates[0] == PUBLIC + "?tenant=7"
     assert "http://bot.example.com/plivo/stream/websocket?tenant=7" in candidates
     assert "http://bot.example.com/plivo/stream?tenant=7/websocket" in candidates
+
+
+def test_candidates_use_the_requests_query_and_never_drop_it() -> None:
+    """Plivo signs the URL with its query: the request's query is what was signed, on the
+    public path (a proxy may have rewritten the path) or the request's own path."""
+    candidates = websocket_url_candidates(PUBLIC + "?tenant=7", request_target="/s?call=9")
+    assert candidates[0] == PUBLIC + "?call=9"
     assert "wss://bot.example.com/s?call=9" in candidates
+    assert all("call=9" in c and "tenant=7" not in c for c in candidates)
     assert all("bot.example.com" in c for c in candidates)
+
+
+def test_a_signature_over_the_bare_path_does_not_admit_an_added_query() -> None:
+    """Issue #15, defect 4: signed over ws://HOST/stream, presented at /stream?x=1."""
+    public = "ws://bot.example.com/stream"
+    headers = signature_headers(public, TOKEN, method="GET")
+    assert validate_websocket_upgrade(
+        headers, public_url=public, auth_token=TOKEN, request_target="/stream"
+    )
+    assert not validate_websocket_upgrade(
+        headers, public_url=public, auth_token=TOKEN, request_target="/stream?x=1"
+    )
 
 
 def test_candidates_for_trailing_slash_public_url() -> None:

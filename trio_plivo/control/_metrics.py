@@ -163,6 +163,14 @@ class ServerMetrics:
             refusals.add_metric([*worker, str(status)], count)
         yield refusals
 
+        replays = CounterMetricFamily(
+            "trio_plivo_replayed_signatures",
+            "Signed upgrades refused because their nonce was seen before",
+            labels=base,
+        )
+        replays.add_metric(worker, self.server.replays)
+        yield replays
+
         for name, text, histogram in (
             ("trio_plivo_mark_round_trip_seconds", "Mark sent to played", self._round_trips),
             ("trio_plivo_event_loop_lateness_seconds", "Late wake-ups", self._lateness),

@@ -68,6 +68,10 @@ class LocalNonceCache:
     async def seen_before(self, nonce: str) -> bool:
         """Record ``nonce``; ``True`` if it was already seen within the window."""
         await trio.lowlevel.checkpoint()
+        return self.seen_before_now(nonce)
+
+    def seen_before_now(self, nonce: str) -> bool:
+        """:meth:`seen_before` without yielding (for a synchronous route)."""
         now = self._clock()
         while self._seen:
             oldest, first_seen = next(iter(self._seen.items()))

@@ -92,8 +92,11 @@ def websocket_url_candidates(public_url: str, *, request_target: str | None = No
     with its scheme swapped among ``wss``/``ws``/``https``/``http``, each with and without a
     trailing ``/websocket`` (the official Python SDK signs the latter). When
     ``request_target`` (the path and query of the upgrade request, e.g. ``/stream?call=7``)
-    is given, the same variants of ``public_url``'s origin plus that target are added, so
-    per-call query strings validate too. Configured-URL-first, no duplicates.
+    is given, its query is what Plivo signed: the candidates are ``public_url``'s path, then
+    the request's own path (no proxy rewrote it), each with *the request's* query and never
+    without it, so a signature over ``/stream`` does not admit ``/stream?x=1``. (A proxy that
+    rewrites the path keeps the query; the TLS proxy's scheme and host come from
+    ``public_url``, never from the request.) Configured-URL-first, no duplicates.
     """
     parts = urlsplit(public_url.strip())
     if parts.scheme.lower() not in _SCHEME_FAMILY or not parts.netloc:
@@ -104,7 +107,7 @@ def websocket_url_candidates(public_url: str, *, request_target: str | None = No
     targets = [_target(parts.path, parts.query)]
     if request_target is not None:
         extra = urlsplit(request_target.strip())
-        targets.append(_target(extra.path, extra.query))
+        targets = [_target(parts.path, extra.query), _target(extra.path, extra.query)]
     # The configured scheme first: it is the one most likely to match.
     schemes = [parts.scheme.lower()] + [s for s in _SCHEME_FAMILY if s != parts.scheme.lower()]
     candidates: list[str] = []
