@@ -4,6 +4,7 @@ and 5; #15, item 9): 2 for a usage error, 1 for a failure, never a traceback."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 from cli_helpers import running_until
 
 TOKEN = "first-hour-auth-token-12345"
+SERVE_ECHO = [sys.executable, "-m", "trio_plivo", "serve", "echo", "--port", "0"]
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -167,3 +169,34 @@ def test_control_serves_calls_with_the_token_from_the_environment() -> None:
         refused = httpx.get(f"{base}/calls")
     assert listed.status_code == 200 and listed.json() == {"calls": []}
     assert refused.status_code == 401
+
+
+def test_debug_logging_says_what_happened_and_keeps_secrets_out() -> None:
+    """``--log-level debug`` shows handshake decisions, call lifetime and refusals with their
+    reason (issue #15, defect 5); no token and no signature reaches the log."""
+    import signal as signals
+    import subprocess as sp
+
+    token = "debug-log-auth-token-9f8e7d6c"
+    proc = sp.Popen(
+        [*SERVE_ECHO, "--answer", "--log-level", "debug"],
+        stdout=sp.PIPE,
+        stderr=sp.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PLIVO_AUTH_TOKEN": token},
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    port = re.search(r":(\d+) ", proc.stdout.readline())
+    assert port
+    url = f"ws://127.0.0.1:{port.group(1)}/stream"
+    signed = cli("simulate", url, "--duration", "1", "--auth-token", token)
+    unsigned = cli("simulate", url, "--duration", "1", env={"PLIVO_AUTH_TOKEN": ""})
+    proc.send_signal(signals.SIGINT)
+    _, log = proc.communicate(timeout=20)
+    assert signed.returncode == 0 and unsigned.returncode == 1
+    assert "DEBUG trio_plivo.server: upgrading /stream" in log
+    assert "DEBUG trio_plivo.server: refused GET /stream" in log and "403 invalid signature" in log
+    assert "DEBUG trio_plivo.call: call " in log and "plivo stream, audio/x-mulaw;rate=8000" in log
+    assert "stop from the provider" in log or "ended (code" in log
+    assert token not in log
+    assert "Signature-V3:" not in log and "X-Plivo-Signature-V3" not in log

@@ -47,6 +47,14 @@ async def serve_call(
     try:
         async with open_call(transport, codec=codec, config=config) as call:
             logger.info("call %s started (stream %s)", call.call_id, call.stream_id)
+            # Names only: header values may carry customers' data or tokens.
+            logger.debug(
+                "call %s: %s stream, %s, extra headers %s",
+                call.call_id,
+                call.provider,
+                call.media_format.to_content_type(),
+                sorted(call.extra_headers) or "none",
+            )
             live = registry.add(call) if registry is not None else None
             try:
                 await _run_handler(call, handler, handler_grace, lambda: _unlist(registry, live))

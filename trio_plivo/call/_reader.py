@@ -118,6 +118,7 @@ class Reader:
             inbound.push(event)
             if kind is Stop:
                 # The provider is done; the socket close that follows is a formality.
+                logger.debug("call %s: stop from the provider", self.start and self.start.call_id)
                 self._finish(1000, "stream stopped by the provider")
                 return
 

@@ -280,6 +280,7 @@ class PlivoFront:
                 if head is None:
                     return None  # the client left without asking anything
                 request = to_web_request(head)
+                logger.debug("%s %s (front)", request.method, request.path)
                 if self._control is not None and self._control.owns(request.path):
                     response = await self._respond_control(request, reader)
                 elif not self._owns(request.path):
