@@ -143,6 +143,9 @@ async def test_recording_and_event_log(pair, autojump_clock, tmp_path) -> None:
     events = [line["event"] for line in lines]
     assert events[0] == "start"
     assert events.count("media") == 25
+    # Every audio frame sent is a line too (0.4 s: 20 frames of 160 bytes), payload omitted.
+    sent = [line for line in lines if line["event"] == "playAudio"]
+    assert len(sent) == 20 and {line["bytes"] for line in sent} == {160}
     assert "dtmf" in events[-3:]
     assert events[-1] == "closed"
     assert all("payload" not in line for line in lines)

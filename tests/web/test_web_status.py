@@ -182,3 +182,24 @@ async def test_healthz_answers_draining_during_a_real_shutdown() -> None:
                 nursery.cancel_scope.cancel()
     assert health.status == 503
     assert json.loads(health.body) == {"status": "draining", "active_calls": 1, "total_calls": 1}
+
+
+async def test_an_empty_status_request_is_a_400_naming_what_is_missing() -> None:
+    from web_helpers import request, running
+
+    front = PlivoFront(StreamServer(echo))
+    with trio.fail_after(10):
+        async with running(front):
+            empty = await request(front.port, "GET", "/status")
+            posted = await request(front.port, "POST", "/status", form={"StreamID": "s"})
+    for answer in (empty, posted):
+        assert answer.status == 400
+        assert json.loads(answer.body) == {"error": "not a stream status callback: missing Event"}
+    assert front.statistics().status_callbacks == 0
+
+
+async def test_the_simulated_close_names_the_provider(autojump_clock) -> None:
+    from trio_plivo.testing import FakeProvider, run_handler
+
+    report = await run_handler(echo, FakeProvider(provider="twilio", duration=0.5, end="close"))
+    assert report.close.by == "twilio"

@@ -40,7 +40,8 @@ class CallConfig:
     #: Record each call to ``<record_dir>/<call id>.wav``: stereo, caller left, played
     #: audio right, aligned on the playout clock, written incrementally.
     record_dir: str | os.PathLike[str] | None = None
-    #: Append every inbound event (payloads omitted) and outbound command to
+    #: Append every inbound event and outbound command (each audio frame sent as a
+    #: ``playAudio`` line with its size; payloads omitted) to
     #: ``<event_log_dir>/events-YYYY-MM-DD.jsonl``.
     event_log_dir: str | os.PathLike[str] | None = None
     #: Hangs up calls for :meth:`Call.hangup` on providers without an in-stream hang-up

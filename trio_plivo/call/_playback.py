@@ -328,8 +328,8 @@ class Playback:
         if woke_late and clock.starved(now):
             self.late_frames += 1
         start = clock.frame_sent(now)
-        if self._taps.recorder is not None:
-            self._taps.record(1, frame, start)
+        if self._taps.watch_sent:
+            self._taps.sent(frame, start)
         segment = self._segment
         if segment.start is None:
             segment.start = start

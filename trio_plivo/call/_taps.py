@@ -1,7 +1,8 @@
 """The call's taps: observers attached at the reader's and the sender's seams.
 
 * stereo recording (caller left, played audio right, aligned on the playout clock);
-* the JSONL event log (every inbound event, payloads omitted, and every outbound command);
+* the JSONL event log (every inbound event and every outbound command, audio frames
+  included as ``playAudio`` lines with their size: payloads are omitted);
 * in-band DTMF detection, for providers whose key presses are tones in the audio.
 
 None of them is on the hot path unless configured: the reader and the sender test one
@@ -43,6 +44,9 @@ class Taps:
         self.recorder: StereoRecorder | None = None
         self.event_log: JsonlEventLog | None = None
         self.dtmf_detector: DtmfDetector | None = None
+        #: Something watches the frames the sender puts on the wire (the one attribute the
+        #: sender tests per frame): the recording, or the event log's ``playAudio`` lines.
+        self.watch_sent = False
 
     def open(self, start: Start, *, detect_dtmf: bool, at: float) -> None:
         """Open what the config asks for, once the stream's format is known."""
@@ -61,6 +65,14 @@ class Taps:
             self.event_log = JsonlEventLog(config.event_log_dir)
         if detect_dtmf:
             self.dtmf_detector = DtmfDetector(start.media_format.sample_rate)
+        self.watch_sent = self.recorder is not None or self.event_log is not None
+
+    def sent(self, wire: bytes, at: float) -> None:
+        """A frame went out: record it, and log it (its size; the audio is the recording's)."""
+        if self.recorder is not None:
+            self.record(1, wire, at)
+        if self.event_log is not None:
+            self.log("playAudio", {"bytes": len(wire)})
 
     def detect_dtmf(self, event: Media) -> list[str]:
         """The digits whose tones end in this inbound frame."""

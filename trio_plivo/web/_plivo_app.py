@@ -188,6 +188,12 @@ class PlivoRoutes:
 
     def _status(self, request: WebRequest) -> HTTPResponse:
         event = parse_stream_status(request.params())
+        if not event.event:
+            # Not a status callback at all (an empty probe, a misrouted request): say so,
+            # rather than "ok" for something nobody will see published. (Only Event is
+            # required: the other fields vary between Plivo's callbacks.)
+            body = {"error": "not a stream status callback: missing Event"}
+            return HTTPResponse(400, json.dumps(body).encode(), content_type=_JSON)
         self.status_callbacks += 1
         _log_status(event)
         self.hub.publish(event)

@@ -134,11 +134,11 @@ class ConversationLine:
 
 @attrs.frozen
 class CloseInfo:
-    """How the WebSocket ended: who closed it first, with what code, when. ``"plivo"``
-    means the simulated provider, whichever it is."""
+    """How the WebSocket ended: who closed it first, with what code, when. ``by`` is
+    ``"app"`` or the simulated provider's name (``"plivo"``, ``"twilio"`` ...)."""
 
     code: int | None
-    by: Literal["app", "plivo"]
+    by: str
     reason: str
     at: float
 

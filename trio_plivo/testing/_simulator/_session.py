@@ -163,7 +163,7 @@ class Session(CallerSide):
         fake = self.fake
         if self._end_reason == "disconnect":
             self._close = CloseInfo(
-                code=1006, by="plivo", reason="injected disconnect", at=self._now()
+                code=1006, by=self._wire.provider, reason="injected disconnect", at=self._now()
             )
             await self._abort()
             return
@@ -198,7 +198,7 @@ class Session(CallerSide):
         return self._close is not None
 
     async def _close_with(self, code: int, reason: str) -> None:
-        self._close = CloseInfo(code=code, by="plivo", reason=reason, at=self._now())
+        self._close = CloseInfo(code=code, by=self._wire.provider, reason=reason, at=self._now())
         await self.transport.aclose(code, reason)
 
     # ---------------------------------------------------------------- sending
@@ -374,7 +374,9 @@ class Session(CallerSide):
     # ---------------------------------------------------------------- report
 
     def _report(self) -> CallReport:
-        close = self._close or CloseInfo(code=None, by="plivo", reason="", at=self._now())
+        close = self._close or CloseInfo(
+            code=None, by=self._wire.provider, reason="", at=self._now()
+        )
         return build_report(
             self.fake,
             call_id=self.call_id,
