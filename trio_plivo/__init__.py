@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._exceptions import (
     CallClosed,
+    CallRefused,
     ConfigurationError,
     ConnectionClosed,
     LocalProtocolError,
@@ -59,6 +60,7 @@ __all__ = [
     "AudioFormat",
     "Call",
     "CallClosed",
+    "CallRefused",
     "CallConfig",
     "CallHooks",
     "CallStatistics",

@@ -8,6 +8,7 @@
     │   └── RemoteProtocolError      the provider sent something the protocol forbids
     ├── CallClosed                   the call is over; carries the close code and reason
     │   └── ConnectionClosed         the transport underneath went away
+    ├── CallRefused                  raised by an on_connect hook: close with this code
     ├── PlivoAPIError                a REST request failed (status code, api_id, message)
     ├── ConfigurationError           a setting can never work (bad XML attribute, bad URL ...)
     └── FleetError                   the state shared by the fleet's processes (trio_plivo.fleet)
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 __all__ = [
     "CallClosed",
+    "CallRefused",
     "ConfigurationError",
     "CommandFailed",
     "CommandTimeout",
@@ -90,6 +92,16 @@ def is_call_end(exc: BaseException) -> bool:
     if isinstance(exc, BaseExceptionGroup):
         return exc.split(CallClosed)[1] is None
     return isinstance(exc, CallClosed)
+
+
+class CallRefused(TrioPlivoError):
+    """Raise from an ``on_connect`` hook to refuse a call before it starts: the WebSocket is
+    closed with ``code`` (default 1008, policy violation) and ``reason``, and no handler runs."""
+
+    def __init__(self, reason: str = "call refused", *, code: int = 1008) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
 
 
 class ConnectionClosed(CallClosed):

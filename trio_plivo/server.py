@@ -15,6 +15,7 @@ accepting, let active calls finish for up to ``shutdown_grace`` seconds, then ca
 from __future__ import annotations
 
 import errno
+import inspect
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,12 +24,14 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import trio
 
+from ._exceptions import CallRefused
+from ._upgrade_signature import upgrade_signed
 from .call import CallConfig, CallHandler, CallRegistry, serve_call
 from .fleet._nonces import LocalNonceCache
 from .protocol import PlivoCodec, ProviderCodec
-from .signatures import NONCE_HEADER, validate_websocket_upgrade
+from .signatures import NONCE_HEADER
 from .transport import MessageTransport
-from .ws import HandshakeRequest, HTTPResponse, accept_websocket
+from .ws import HandshakeRequest, HTTPResponse, WebSocket, accept_websocket
 
 if TYPE_CHECKING:
     from .signatures import SignatureValidator
@@ -47,6 +50,8 @@ HTTPRoute = Callable[[HandshakeRequest], HTTPResponse | None]
 
 #: Serves one accepted connection (default: :meth:`StreamServer.handle_stream`).
 ConnectionHandler = Callable[[trio.abc.Stream], Awaitable[None]]
+#: ``on_connect(request)``: sync or async; raise :class:`~trio_plivo.CallRefused` to refuse.
+ConnectHook = Callable[[HandshakeRequest], Awaitable[None] | None]
 
 
 @attrs.define(eq=False)
@@ -77,6 +82,14 @@ class StreamServer:
     handler_grace: float = 1.0
     #: When set, WebSocket upgrades must carry a valid Plivo signature (403 otherwise).
     signature_validator: SignatureValidator | None = None
+    #: ``on_connect(request)`` (sync or async): runs after the upgrade and before the call's
+    #: ``start`` is read, with the upgrade request (path, query, headers, peer); open what the
+    #: call will need (a speech recogniser's session) so no audio waits on it later. Meanwhile
+    #: the caller's frames wait in the socket (nothing is lost). Raise
+    #: :class:`~trio_plivo.CallRefused` to refuse the call. A :class:`~trio_plivo.call.CallHooks`
+    #: handler's own ``on_connect`` hooks run too. Not for :meth:`handle_transport` (the
+    #: embedding app has the request).
+    on_connect: ConnectHook | None = None
     #: With a signature validator: refuse (403) an upgrade whose signature nonce this process
     #: saw within this many seconds, a replay of a captured request (0 turns it off).
     replay_window_s: float = 600.0
@@ -231,7 +244,7 @@ class StreamServer:
                 handshake_timeout=_remaining(self.handshake_timeout, handshake_deadline),
                 close_timeout=self.close_timeout,
             )
-            if ws is not None:
+            if ws is not None and await self._connected(ws):
                 await self._run_call(ws, None)
         except Exception:
             logger.exception("connection failed")
@@ -239,6 +252,23 @@ class StreamServer:
             if admitted:
                 self._release()
             await trio.aclose_forcefully(stream)
+
+    async def _connected(self, ws: WebSocket) -> bool:
+        """Run the on-connect hooks; False (the socket closed) when one refused the call."""
+        hooks = [self.on_connect] if self.on_connect is not None else []
+        hooks += getattr(self.handler, "connect_hooks", ())
+        if not hooks or ws.request is None:
+            return True
+        try:
+            for hook in hooks:
+                result = hook(ws.request)
+                if inspect.isawaitable(result):
+                    await result
+        except CallRefused as refusal:
+            logger.info("on_connect refused %s: %s", ws.request.path, refusal.reason)
+            await ws.aclose(refusal.code, refusal.reason)
+            return False
+        return True
 
     async def handle_transport(
         self, transport: MessageTransport, *, codec: ProviderCodec | None = None
@@ -323,7 +353,9 @@ class StreamServer:
         refusal = self._refusal()
         if refusal is not None:
             return HTTPResponse(503, f"{refusal}\n".encode())
-        if self.signature_validator is not None and not self._signature_ok(request):
+        if self.signature_validator is not None and not upgrade_signed(
+            self.signature_validator, request
+        ):
             logger.warning("refused an upgrade with a missing or invalid Plivo signature")
             return HTTPResponse(403, b"invalid signature\n")
         if self.signature_validator is not None and self._replayed(request):
@@ -342,42 +374,10 @@ class StreamServer:
         nonce = request.headers.get(NONCE_HEADER)
         return nonce is not None and self._nonces.seen_before_now(nonce)
 
-    def _signature_ok(self, request: HandshakeRequest) -> bool:
-        validator = self.signature_validator
-        assert validator is not None
-        if validator.public_url is not None:
-            return validator.validate_websocket(request.headers, request_target=request.target)
-        # No public URL configured: check against the URL this request addressed (the host
-        # it named, as a proxy forwards it). Trusting the header costs nothing here: a forger
-        # still needs a signature made with our token for that exact URL. Pin public_url in
-        # production so a signed upgrade for another host of the account cannot be replayed.
-        host = _forwarded_first(request.headers.get("X-Forwarded-Host")) or request.headers.get(
-            "Host"
-        )
-        if not host:
-            return False
-        try:
-            return validate_websocket_upgrade(
-                request.headers,
-                public_url=f"ws://{host}{request.path}",
-                auth_token=validator.auth_token,
-                main_auth_token=validator.main_auth_token,
-                request_target=request.target,
-            )
-        except ValueError:  # a Host that makes no URL (ConfigurationError is a ValueError)
-            return False
-
 
 def _remaining(timeout: float, deadline: float | None) -> float:
     """Seconds left: ``timeout``, or what remains until ``deadline`` when there is one."""
     return timeout if deadline is None else max(0.0, deadline - trio.current_time())
-
-
-def _forwarded_first(value: str | None) -> str | None:
-    """The first (client-side) entry of a comma-separated ``X-Forwarded-*`` header."""
-    if value is None:
-        return None
-    return value.split(",", 1)[0].strip() or None
 
 
 async def serve(

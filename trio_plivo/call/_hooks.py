@@ -89,6 +89,7 @@ class CallHooks:
         self._callbacks: dict[str, list[EventCallback]] = {}
         self._error: list[ErrorCallback] = []
         self._close: list[CloseCallback] = []
+        self._connect: list[Callable[..., Any]] = []
 
     def _register(self, kind: str) -> Callable[[_F], _F]:
         def decorator(fn: _F) -> _F:
@@ -96,6 +97,19 @@ class CallHooks:
             return fn
 
         return decorator
+
+    def on_connect(self, fn: _F) -> _F:
+        """``fn(request)``: the WebSocket upgrade request (path, query, headers, peer), after
+        the upgrade and before ``start`` is read (see ``StreamServer.on_connect``): set up
+        what the call needs; the caller's audio waits, none is lost. Raise
+        :class:`~trio_plivo.CallRefused` to refuse the call."""
+        self._connect.append(fn)
+        return fn
+
+    @property
+    def connect_hooks(self) -> tuple[Callable[..., Any], ...]:
+        """The ``on_connect`` callbacks, in registration order (the server runs them)."""
+        return tuple(self._connect)
 
     def on_start(self, fn: _F) -> _F:
         """``fn(call, start)``: the stream started (metadata is also on ``call``)."""

@@ -35,6 +35,7 @@ import attrs
 import trio
 
 from .._exceptions import ConfigurationError, ConnectionClosed, RemoteProtocolError
+from .._upgrade_signature import forwarded_first
 from ..protocol.browser import BrowserCloseCode, BrowserCodec, parse_browser_start
 from ..server import StreamServer
 from ..transport import Message, MessageTransport
@@ -258,14 +259,10 @@ def _same_origin(request: HandshakeRequest) -> bool:
     parts = urlsplit(origin.lower())
     default_port = {"http": ":80", "https": ":443"}.get(parts.scheme, "")
     netloc = parts.netloc.removesuffix(default_port) if default_port else parts.netloc
-    hosts = {request.headers.get("Host"), _forwarded_first(request.headers.get("X-Forwarded-Host"))}
+    hosts = {request.headers.get("Host"), forwarded_first(request.headers.get("X-Forwarded-Host"))}
     return bool(netloc) and any(
         host and (host.lower() == netloc or host.lower() == netloc + default_port) for host in hosts
     )
-
-
-def _forwarded_first(value: str | None) -> str | None:
-    return None if value is None else value.split(",", 1)[0].strip() or None
 
 
 @attrs.define(eq=False)
