@@ -15,8 +15,8 @@ accepting, let active calls finish for up to ``shutdown_grace`` seconds, then ca
 from __future__ import annotations
 
 import errno
-import inspect
 import logging
+import ssl
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import trio
 
-from ._exceptions import CallRefused
+from ._connect_hooks import ConnectHook, run_connect_hooks
 from ._upgrade_signature import upgrade_signed
 from .call import CallConfig, CallHandler, CallRegistry, serve_call
 from .fleet._nonces import LocalNonceCache
@@ -50,8 +50,6 @@ HTTPRoute = Callable[[HandshakeRequest], HTTPResponse | None]
 
 #: Serves one accepted connection (default: :meth:`StreamServer.handle_stream`).
 ConnectionHandler = Callable[[trio.abc.Stream], Awaitable[None]]
-#: ``on_connect(request)``: sync or async; raise :class:`~trio_plivo.CallRefused` to refuse.
-ConnectHook = Callable[[HandshakeRequest], Awaitable[None] | None]
 
 
 @attrs.define(eq=False)
@@ -82,6 +80,11 @@ class StreamServer:
     handler_grace: float = 1.0
     #: When set, WebSocket upgrades must carry a valid Plivo signature (403 otherwise).
     signature_validator: SignatureValidator | None = None
+    #: Serve TLS (``wss://``) with this context: each accepted connection is wrapped in a
+    #: :class:`trio.SSLStream` (the handshake counts against ``handshake_timeout``). Loading a
+    #: new certificate into the same context (``load_cert_chain``) applies to new connections
+    #: at once: how ``trio-plivo serve --certfile`` rotates certificates on SIGHUP.
+    ssl_context: ssl.SSLContext | None = attrs.field(default=None, repr=False)
     #: ``on_connect(request)`` (sync or async): runs after the upgrade and before the call's
     #: ``start`` is read, with the upgrade request (path, query, headers, peer); open what the
     #: call will need (a speech recogniser's session) so no audio waits on it later. Meanwhile
@@ -213,7 +216,13 @@ class StreamServer:
                     await trio.sleep(_ACCEPT_RETRY_S)
                     continue
                 raise
-            calls.start_soon(handle, stream)
+            if self.ssl_context is not None:
+                tls = trio.SSLStream(
+                    stream, self.ssl_context, server_side=True, https_compatible=True
+                )
+                calls.start_soon(handle, tls)
+            else:
+                calls.start_soon(handle, stream)
 
     # --- one connection -------------------------------------------------------------------
 
@@ -256,19 +265,7 @@ class StreamServer:
     async def _connected(self, ws: WebSocket) -> bool:
         """Run the on-connect hooks; False (the socket closed) when one refused the call."""
         hooks = [self.on_connect] if self.on_connect is not None else []
-        hooks += getattr(self.handler, "connect_hooks", ())
-        if not hooks or ws.request is None:
-            return True
-        try:
-            for hook in hooks:
-                result = hook(ws.request)
-                if inspect.isawaitable(result):
-                    await result
-        except CallRefused as refusal:
-            logger.info("on_connect refused %s: %s", ws.request.path, refusal.reason)
-            await ws.aclose(refusal.code, refusal.reason)
-            return False
-        return True
+        return await run_connect_hooks([*hooks, *getattr(self.handler, "connect_hooks", ())], ws)
 
     async def handle_transport(
         self, transport: MessageTransport, *, codec: ProviderCodec | None = None

@@ -89,6 +89,15 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _add_plivo_http_options(p)
     add_browser_options(p)
     add_control_options(p)
+    p.add_argument(
+        "--certfile",
+        metavar="PEM",
+        help="serve TLS (wss://, https://) with this certificate chain; send SIGHUP to load a "
+        "renewed one without dropping calls (default: plain TCP, TLS at a proxy)",
+    )
+    p.add_argument(
+        "--keyfile", metavar="PEM", help="the certificate's private key (with --certfile)"
+    )
     add_workers_argument(p)
     p.set_defaults(run=_run_serve)
 

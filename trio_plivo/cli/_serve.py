@@ -6,8 +6,9 @@ import argparse
 import logging
 import os
 import signal
+import ssl
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -54,6 +55,45 @@ def control_token(args: argparse.Namespace) -> str | None:
     return token
 
 
+def tls_context(args: argparse.Namespace) -> ssl.SSLContext | None:
+    """The server's TLS context from ``--certfile``/``--keyfile`` (a usage error when only
+    one is given or the files do not load)."""
+    if not args.certfile and not args.keyfile:
+        return None
+    if not (args.certfile and args.keyfile):
+        raise ConfigurationError("--certfile and --keyfile go together")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    _load_certificate(context, args.certfile, args.keyfile)
+    return context
+
+
+def _load_certificate(context: ssl.SSLContext, certfile: str, keyfile: str) -> None:
+    try:
+        context.load_cert_chain(certfile, keyfile)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(
+            f"cannot load --certfile {certfile} / --keyfile {keyfile}: {exc}"
+        ) from None
+
+
+async def reload_certificate_on_sighup(
+    context: ssl.SSLContext, certfile: str, keyfile: str
+) -> None:
+    """Load the certificate again on each SIGHUP: new connections get it, live calls keep
+    theirs (certificate rotation without a restart)."""
+    with trio.open_signal_receiver(signal.SIGHUP) as signals:
+        async for _ in signals:
+            try:
+                _load_certificate(context, certfile, keyfile)
+            except ConfigurationError as exc:
+                log = logging.getLogger("trio_plivo.server")
+                log.error("SIGHUP: kept the old certificate: %s", exc)  # noqa: TRY400
+            else:
+                logging.getLogger("trio_plivo.server").info(
+                    "SIGHUP: certificate reloaded from %s", certfile
+                )
+
+
 def _build_server(args: argparse.Namespace) -> StreamServer:
     token = _auth_token(args)
     validator = None if token is None else SignatureValidator(token, public_url=args.public_url)
@@ -67,6 +107,7 @@ def _build_server(args: argparse.Namespace) -> StreamServer:
         shutdown_grace=args.shutdown_grace,
         signature_validator=validator,
         codec_factory=codec_factory_for(args.provider),
+        ssl_context=tls_context(args),
     )
 
 
@@ -121,22 +162,39 @@ def _front_for(
 async def _run(
     args: argparse.Namespace, server: StreamServer, front: PlivoFront | None, token: str | None
 ) -> None:
+    http, ws = ("https", "wss") if server.ssl_context is not None else ("http", "ws")
     async with trio.open_nursery() as nursery:
+        if server.ssl_context is not None:
+            nursery.start_soon(
+                reload_certificate_on_sighup, server.ssl_context, args.certfile, args.keyfile
+            )
         if front is not None:
-            await nursery.start(front.serve, args.host, args.port)
+            await nursery.start(_serving, front.serve, args, nursery.cancel_scope)
             print(
-                f"listening on http://{args.host}:{server.port} (answer {front.answer_path}, "
+                f"listening on {http}://{args.host}:{server.port} (answer {front.answer_path}, "
                 f"status {front.status_path}, health {front.health_path}, stream {args.path})",
                 flush=True,
             )
             if args.browser:
                 print(f"talk to {args.app} at {talk_url(args.host, server.port)}", flush=True)
             if token is not None:
-                print(f"control API at http://{args.host}:{server.port}/calls", flush=True)
+                print(f"control API at {http}://{args.host}:{server.port}/calls", flush=True)
         else:
-            await nursery.start(server.serve, args.host, args.port)
-            print(f"listening on ws://{args.host}:{server.port}{args.path}", flush=True)
+            await nursery.start(_serving, server.serve, args, nursery.cancel_scope)
+            print(f"listening on {ws}://{args.host}:{server.port}{args.path}", flush=True)
         nursery.start_soon(shutdown_on_signal, server)
+
+
+async def _serving(
+    serve: Any,
+    args: argparse.Namespace,
+    done: trio.CancelScope,
+    *,
+    task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve until drained, then end the other tasks (the signal and SIGHUP watchers)."""
+    await serve(args.host, args.port, task_status=task_status)
+    done.cancel()
 
 
 def talk_url(host: str, port: int | None) -> str:

@@ -122,7 +122,9 @@ class PlivoRoutes:
             return self._health(request)
         if request.method not in _WEBHOOK_METHODS:
             return HTTPResponse(405, b"method not allowed\n", headers=(("Allow", "GET, POST"),))
-        origin = self.public_origin or origin_from_request(request.headers)
+        origin = self.public_origin or origin_from_request(
+            request.headers, tls=self.server.ssl_context is not None
+        )
         if origin is None:
             return HTTPResponse(400, b"no usable Host header\n")
         if not self._signed(request, origin):

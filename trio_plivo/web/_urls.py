@@ -58,13 +58,14 @@ def _first(value: str | None) -> str | None:
     return value.split(",", 1)[0].strip() or None
 
 
-def origin_from_request(headers: Headers) -> PublicOrigin | None:
-    """The origin the request addressed (``X-Forwarded-*`` aware); ``None`` when it names
-    no usable host."""
+def origin_from_request(headers: Headers, *, tls: bool = False) -> PublicOrigin | None:
+    """The origin the request addressed (``X-Forwarded-*`` aware; ``tls``: it came over
+    TLS to us, so https/wss unless a proxy says otherwise); ``None`` when it names no usable
+    host."""
     host = _first(headers.get("X-Forwarded-Host")) or (headers.get("Host") or "").strip()
     if not _HOST.fullmatch(host):
         return None
-    proto = (_first(headers.get("X-Forwarded-Proto")) or "http").lower()
+    proto = (_first(headers.get("X-Forwarded-Proto")) or ("https" if tls else "http")).lower()
     return PublicOrigin(secure=proto in ("https", "wss"), host=host)
 
 

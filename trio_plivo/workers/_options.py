@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -70,6 +71,9 @@ class ServeOptions:
     #: them reaches every call (needs ``control_token``).
     registry: str | None = attrs.field(default=None, repr=False)
     registry_ttl: float = 30.0
+    #: Serve TLS with this certificate chain and key (PEM paths; each worker loads them).
+    certfile: str | None = None
+    keyfile: str | None = None
 
     def resolved_auth_token(self) -> str | None:
         """``auth_token``, else ``$PLIVO_AUTH_TOKEN``, else ``None`` (signatures unchecked)."""
@@ -122,6 +126,19 @@ class WorkerSpec:
             raise ConfigurationError(f"bad worker spec: {exc}") from None
 
 
+def _tls(options: ServeOptions) -> ssl.SSLContext | None:
+    if not options.certfile and not options.keyfile:
+        return None
+    if not (options.certfile and options.keyfile):
+        raise ConfigurationError("--certfile and --keyfile go together")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(options.certfile, options.keyfile)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(f"cannot load --certfile / --keyfile: {exc}") from None
+    return context
+
+
 def build_server(
     options: ServeOptions, handler: CallHandler, fleet: RedisCallDirectory | None = None
 ) -> tuple[StreamServer, PlivoFront | None]:
@@ -145,6 +162,7 @@ def build_server(
         shutdown_grace=options.shutdown_grace,
         signature_validator=validator,
         codec_factory=codec_factory_for(options.provider),
+        ssl_context=_tls(options),
     )
     if not (options.answer or options.browser or options.control_token):
         return server, None
