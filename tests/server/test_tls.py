@@ -61,13 +61,7 @@ def _write_pem(ca: trustme.CA, directory: Path) -> tuple[Path, Path]:
 async def test_serve_certfile_rotates_on_sighup_without_dropping_a_call(tmp_path: Path) -> None:
     old_ca, new_ca = trustme.CA(), trustme.CA()
     certfile, keyfile = _write_pem(old_ca, tmp_path)
-    proc = subprocess.Popen(
-        [*SERVE, "--certfile", str(certfile), "--keyfile", str(keyfile)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    proc = _start([*SERVE, "--certfile", str(certfile), "--keyfile", str(keyfile)])
     assert proc.stdout is not None
     try:
         line = proc.stdout.readline()
@@ -98,6 +92,16 @@ async def test_serve_certfile_rotates_on_sighup_without_dropping_a_call(tmp_path
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)
         proc.stdout.close()
+
+
+def _start(args: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
 
 
 async def _until_trusted(url: str, client: ssl.SSLContext) -> None:
