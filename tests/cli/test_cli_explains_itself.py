@@ -85,3 +85,30 @@ def test_a_bad_content_type_lists_the_valid_ones() -> None:
     assert last.startswith("trio-plivo: content_type must be one of audio/x-l16;rate=8000")
     assert "audio/x-mulaw;rate=8000" in last and "'mp3'" in last
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["serve", "echo", "--port", "99999", "--log-level", "debug"],
+            "port must be 0-65535 (0 picks a free port), got 99999",
+        ),
+        (
+            ["simulate", "ws://127.0.0.1:1/stream", "--dtmf", "5"],
+            "expected DIGIT@SECONDS (e.g. 5@1.5), got '5'",
+        ),
+        (["demo", "--log-level", "loud"], "--log-level must be debug, info, warning or error"),
+    ],
+)
+def test_usage_errors_in_a_real_process(args: list[str], message: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "trio_plivo", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in result.stderr
