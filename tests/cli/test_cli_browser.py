@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cli_helpers import running_until
+from processes import running_until
 
 from trio_plivo.ws import WebSocketHandshakeError
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from cli_helpers import running_until
+from processes import running_until
 
 TOKEN = "first-hour-auth-token-12345"
 SERVE_ECHO = [sys.executable, "-m", "trio_plivo", "serve", "echo", "--port", "0"]

@@ -5,8 +5,6 @@ leave the list within the TTL."""
 from __future__ import annotations
 
 import os
-import re
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +12,7 @@ from contextlib import contextmanager
 
 import httpx
 import trio
+from processes import running_until
 
 from trio_plivo.testing import CallerAudio, CallReport, FakePlivo
 
@@ -27,30 +26,10 @@ SERVE = [sys.executable, "-m", "trio_plivo", "serve", "echo", "--port", "0", "--
 @contextmanager
 def serving(redis: RedisServer) -> Iterator[tuple[subprocess.Popen[str], int]]:
     """``trio-plivo serve echo --control --registry URL`` on a free port."""
-    proc = subprocess.Popen(
-        [*SERVE, "--registry", redis.url, "--registry-ttl", "1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "TRIO_PLIVO_CONTROL_TOKEN": TOKEN},
-    )
-    assert proc.stdout is not None
-    try:
-        match = None
-        for line in proc.stdout:
-            if match := re.search(r"listening on http://[^:]+:(\d+)", line):
-                break
-        assert match is not None, "the server did not start"
-        yield proc, int(match.group(1))
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.stdout.close()
+    args = [*SERVE[3:], "--registry", redis.url, "--registry-ttl", "1"]
+    env = {"TRIO_PLIVO_CONTROL_TOKEN": TOKEN}
+    with running_until(r"listening on http://[^:]+:(\d+)", *args, env=env) as (proc, found):
+        yield proc, int(found.group(1))
 
 
 async def test_a_call_on_one_process_is_operated_through_another(own_redis_server) -> None:
