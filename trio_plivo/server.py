@@ -199,7 +199,8 @@ class StreamServer:
                 await trio.aclose_forcefully(listener)
 
     def shutdown(self) -> None:
-        """Stop accepting; active calls finish (up to ``shutdown_grace``), then
+        """Drain: new calls are refused with 503 (still listening, so a health check gets its
+        answer); active calls finish (up to ``shutdown_grace``), then
         :meth:`serve` returns. Safe to call more than once, or before serving."""
         self._draining = True
         self._shutdown_requested.set()
