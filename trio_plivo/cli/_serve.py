@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from .._exceptions import ConfigurationError
-from .._secrets import read_secret_file
+from .._secrets import browser_token, control_token, load_certificate, tls_context
 from ..apps import load_app
 from ..call import CallConfig
 from ..protocol import codec_factory_for
@@ -30,52 +30,6 @@ def _auth_token(args: argparse.Namespace) -> str | None:
     return args.auth_token or os.environ.get("PLIVO_AUTH_TOKEN") or None
 
 
-def browser_token(args: argparse.Namespace) -> str | None:
-    """The browser page's token: ``--browser-token-file``, else $TRIO_PLIVO_BROWSER_TOKEN."""
-    if args.browser_token_file:
-        return read_secret_file(args.browser_token_file, "--browser-token-file")
-    return os.environ.get("TRIO_PLIVO_BROWSER_TOKEN", "").strip() or None
-
-
-def control_token(args: argparse.Namespace) -> str | None:
-    """The control API's token, when ``--control``: ``--control-token-file``, else
-    $TRIO_PLIVO_CONTROL_TOKEN; a ConfigurationError (exit 2) when there is none."""
-    if not args.control:
-        if args.control_token_file:
-            raise ConfigurationError("--control-token-file goes with --control")
-        return None
-    if args.control_token_file:
-        return read_secret_file(args.control_token_file, "--control-token-file")
-    token = os.environ.get("TRIO_PLIVO_CONTROL_TOKEN", "").strip()
-    if not token:
-        raise ConfigurationError(
-            "--control needs a bearer token: set $TRIO_PLIVO_CONTROL_TOKEN or pass "
-            "--control-token-file FILE"
-        )
-    return token
-
-
-def tls_context(args: argparse.Namespace) -> ssl.SSLContext | None:
-    """The server's TLS context from ``--certfile``/``--keyfile`` (a usage error when only
-    one is given or the files do not load)."""
-    if not args.certfile and not args.keyfile:
-        return None
-    if not (args.certfile and args.keyfile):
-        raise ConfigurationError("--certfile and --keyfile go together")
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    _load_certificate(context, args.certfile, args.keyfile)
-    return context
-
-
-def _load_certificate(context: ssl.SSLContext, certfile: str, keyfile: str) -> None:
-    try:
-        context.load_cert_chain(certfile, keyfile)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigurationError(
-            f"cannot load --certfile {certfile} / --keyfile {keyfile}: {exc}"
-        ) from None
-
-
 async def reload_certificate_on_sighup(
     context: ssl.SSLContext, certfile: str, keyfile: str
 ) -> None:
@@ -84,7 +38,7 @@ async def reload_certificate_on_sighup(
     with trio.open_signal_receiver(signal.SIGHUP) as signals:
         async for _ in signals:
             try:
-                _load_certificate(context, certfile, keyfile)
+                load_certificate(context, certfile, keyfile)
             except ConfigurationError as exc:
                 log = logging.getLogger("trio_plivo.server")
                 log.error("SIGHUP: kept the old certificate: %s", exc)  # noqa: TRY400
@@ -107,7 +61,7 @@ def _build_server(args: argparse.Namespace) -> StreamServer:
         shutdown_grace=args.shutdown_grace,
         signature_validator=validator,
         codec_factory=codec_factory_for(args.provider),
-        ssl_context=tls_context(args),
+        ssl_context=tls_context(args.certfile, args.keyfile),
     )
 
 
@@ -117,7 +71,7 @@ async def _serve(args: argparse.Namespace) -> None:
         logging.getLogger("trio_plivo.server").warning(
             "not verifying Plivo signatures (set PLIVO_AUTH_TOKEN): anyone can open a call"
         )
-    token = control_token(args)
+    token = control_token(args.control, args.control_token_file)
     if args.registry and token is None:
         raise ConfigurationError("--registry shares the control API's calls: add --control")
     _front_for(args, server, token, None)  # a bad option is a ConfigurationError (exit 2) now
@@ -144,7 +98,7 @@ def _front_for(
     from ..web import PlivoFront  # the HTTP front only when asked for
     from ..web._talk import check_browser_host
 
-    page_token = browser_token(args) if args.browser else None
+    page_token = browser_token(args.browser_token_file) if args.browser else None
     if args.browser:
         check_browser_host(args.host, page_token, args.browser_public)
     return PlivoFront(

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import ssl
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from .._exceptions import ConfigurationError
 from .._format import MULAW_8K
+from .._secrets import browser_token, tls_context
 from ..call import CallConfig, CallHandler
 from ..protocol import codec_factory_for
 from ..server import StreamServer
@@ -81,7 +81,7 @@ class ServeOptions:
 
     def resolved_browser_token(self) -> str | None:
         """``browser_token``, else ``$TRIO_PLIVO_BROWSER_TOKEN``, else ``None``."""
-        return self.browser_token or os.environ.get("TRIO_PLIVO_BROWSER_TOKEN", "").strip() or None
+        return self.browser_token or browser_token(None)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (secrets included: for the worker pipe only)."""
@@ -126,19 +126,6 @@ class WorkerSpec:
             raise ConfigurationError(f"bad worker spec: {exc}") from None
 
 
-def _tls(options: ServeOptions) -> ssl.SSLContext | None:
-    if not options.certfile and not options.keyfile:
-        return None
-    if not (options.certfile and options.keyfile):
-        raise ConfigurationError("--certfile and --keyfile go together")
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    try:
-        context.load_cert_chain(options.certfile, options.keyfile)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigurationError(f"cannot load --certfile / --keyfile: {exc}") from None
-    return context
-
-
 def build_server(
     options: ServeOptions, handler: CallHandler, fleet: RedisCallDirectory | None = None
 ) -> tuple[StreamServer, PlivoFront | None]:
@@ -162,7 +149,7 @@ def build_server(
         shutdown_grace=options.shutdown_grace,
         signature_validator=validator,
         codec_factory=codec_factory_for(options.provider),
-        ssl_context=_tls(options),
+        ssl_context=tls_context(options.certfile, options.keyfile),
     )
     if not (options.answer or options.browser or options.control_token):
         return server, None

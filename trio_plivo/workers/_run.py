@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from functools import partial
 from typing import Any
 
@@ -11,7 +10,7 @@ import attrs
 import trio
 
 from .._exceptions import ConfigurationError
-from .._secrets import read_secret_file
+from .._secrets import browser_token, control_token
 from ._options import ServeOptions, worker_count
 from ._supervisor import RestartPolicy, WorkerPool
 
@@ -111,30 +110,20 @@ def serve_args_with_workers(args: argparse.Namespace) -> int:
                 "--control with several workers needs --registry redis://...: a request "
                 "landing on one worker must reach the call another worker holds"
             )
-        token_path = given.get("control_token_file")
-        given["control_token"] = (
-            read_secret_file(token_path, "--control-token-file")
-            if token_path
-            else os.environ.get("TRIO_PLIVO_CONTROL_TOKEN", "").strip() or None
-        )
-        if not given["control_token"]:
-            raise ConfigurationError(
-                "--control needs a bearer token: set $TRIO_PLIVO_CONTROL_TOKEN or pass "
-                "--control-token-file FILE"
-            )
+        given["control_token"] = control_token(True, given.get("control_token_file"))
     given.pop("control_token_file", None)
     if given.get("registry") and not given.get("control_token"):
         raise ConfigurationError("--registry shares the control API's calls: add --control")
     token_file = given.pop("browser_token_file", None)
     if token_file:  # read here: the workers get the token itself, over their pipe
-        given["browser_token"] = read_secret_file(token_file, "--browser-token-file")
+        given["browser_token"] = browser_token(token_file)
     elif given.get("browser_public") and not given.get("browser"):
         raise ConfigurationError("--browser-public and --browser-token-file go with --browser")
     if given.get("browser"):
         from ..web._talk import check_browser_host
 
-        token = given.get("browser_token") or os.environ.get("TRIO_PLIVO_BROWSER_TOKEN")
-        check_browser_host(args.host, token or None, bool(given.get("browser_public")))
+        token = given.get("browser_token") or browser_token(None)
+        check_browser_host(args.host, token, bool(given.get("browser_public")))
     unknown = sorted(set(given) - known)
     if unknown:  # a serve option this module does not know yet: refuse, never drop it
         raise ConfigurationError(f"--workers does not support: {', '.join(unknown)}")
