@@ -25,15 +25,15 @@ import attrs
 import trio
 
 from ._connect_hooks import ConnectHook, run_connect_hooks
-from ._upgrade_signature import upgrade_signed
+from ._upgrade_refusal import REPLAYED, UNCHECKED, check_shared_nonce, check_signature, log_refusal
 from .call import CallConfig, CallHandler, CallRegistry, serve_call
 from .fleet._nonces import LocalNonceCache
 from .protocol import PlivoCodec, ProviderCodec
-from .signatures import NONCE_HEADER
 from .transport import MessageTransport
 from .ws import HandshakeRequest, HTTPResponse, WebSocket, accept_websocket
 
 if TYPE_CHECKING:
+    from .fleet._nonces import NonceCache
     from .signatures import SignatureValidator
 
 __all__ = ["StreamServer", "serve"]
@@ -96,6 +96,10 @@ class StreamServer:
     #: With a signature validator: refuse (403) an upgrade whose signature nonce this process
     #: saw within this many seconds, a replay of a captured request (0 turns it off).
     replay_window_s: float = 600.0
+    #: Remember the nonces here instead (its own window applies), e.g. an entered
+    #: :class:`~trio_plivo.fleet.RedisNonceCache` every process shares, so a replay landing on
+    #: another worker or machine is refused too; when it fails, the upgrade gets a 503.
+    nonce_cache: NonceCache | None = attrs.field(default=None, repr=False)
     #: Extra plain-HTTP routes, tried first (e.g. a health check).
     http_routes: Sequence[HTTPRoute] = ()
 
@@ -105,6 +109,8 @@ class StreamServer:
     refusals: Counter[int] = attrs.field(factory=Counter, init=False)
     #: Upgrades refused because their signature's nonce was seen before (replays).
     replays: int = attrs.field(default=0, init=False)
+    #: Signed upgrades refused (503) because ``nonce_cache`` could not answer.
+    replay_check_failures: int = attrs.field(default=0, init=False)
     _nonces: LocalNonceCache | None = attrs.field(default=None, init=False)
     _active: int = attrs.field(default=0, init=False)
     #: Cancel scopes of the calls run through handle_transport (in their callers' tasks).
@@ -236,14 +242,25 @@ class StreamServer:
         line: one deadline for the whole request head, whichever path it takes."""
         admitted = False
 
-        def route(request: HandshakeRequest) -> HTTPResponse | None:
+        def route(asked: HandshakeRequest) -> HTTPResponse | Awaitable[HTTPResponse | None] | None:
             # The call's slot is taken here, before the 101 is written, so connections that
             # arrive together can never all pass max_calls (the handshakes interleave).
             nonlocal admitted
-            answer = self._route(request)
+            answer = self._route(asked)
             if answer is None:
                 admitted = True
                 self._admit()
+                if self.nonce_cache is not None and self.signature_validator is not None:
+                    return shared_check(self.nonce_cache, asked)  # awaited, same deadline
+            return answer
+
+        async def shared_check(cache: NonceCache, request: HandshakeRequest) -> HTTPResponse | None:
+            nonlocal admitted
+            answer = await check_shared_nonce(cache, request)
+            if answer is not None:  # the slot taken above is given back
+                admitted = False
+                self._release()
+                self._refused(request, answer)
             return answer
 
         try:
@@ -331,15 +348,7 @@ class StreamServer:
                 return answer
         refused = self._refuse(request)
         if refused is not None:
-            self.refusals[refused.status] += 1
-            logger.debug(
-                "refused %s %s from %s: %d %s",
-                request.method,
-                request.path,
-                request.remote,
-                refused.status,
-                refused.body.decode(errors="replace").strip(),
-            )
+            self._refused(request, refused)
         else:
             logger.debug("upgrading %s from %s", request.path, request.remote)
         return refused
@@ -351,26 +360,19 @@ class StreamServer:
         refusal = self._refusal()
         if refusal is not None:
             return HTTPResponse(503, f"{refusal}\n".encode())
-        if self.signature_validator is not None and not upgrade_signed(
-            self.signature_validator, request
-        ):
-            logger.warning("refused an upgrade with a missing or invalid Plivo signature")
-            return HTTPResponse(403, b"invalid signature\n")
-        if self.signature_validator is not None and self._replayed(request):
-            self.replays += 1
-            logger.warning("refused a replayed upgrade (its signature's nonce was seen before)")
-            return HTTPResponse(403, b"replayed signature\n")
-        return None
-
-    def _replayed(self, request: HandshakeRequest) -> bool:
-        """Whether this signed request's nonce was already seen within the replay window.
-        Plivo's V3 signature has no timestamp, so only remembering nonces stops a replay."""
-        if self.replay_window_s <= 0:
-            return False
-        if self._nonces is None:
+        if self.signature_validator is None:
+            return None
+        if self._nonces is None and self.replay_window_s > 0:
             self._nonces = LocalNonceCache(self.replay_window_s)
-        nonce = request.headers.get(NONCE_HEADER)
-        return nonce is not None and self._nonces.seen_before_now(nonce)
+        # This process's nonces are checked here; a shared cache's when awaited, just after.
+        local = self._nonces if self.nonce_cache is None else None
+        return check_signature(self.signature_validator, request, local)
+
+    def _refused(self, request: HandshakeRequest, refused: HTTPResponse) -> None:
+        self.refusals[refused.status] += 1
+        self.replays += refused is REPLAYED
+        self.replay_check_failures += refused is UNCHECKED
+        log_refusal(request, refused)
 
 
 def _remaining(timeout: float, deadline: float | None) -> float:

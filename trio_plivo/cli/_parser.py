@@ -118,8 +118,10 @@ def add_control_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--registry",
         metavar="redis://HOST:PORT/DB",
-        help="with --control: share the calls of every process (and machine) through Redis, "
-        "so any process's control API lists and reaches every call (default: this process's)",
+        help="share through Redis what every process (and machine) must see: with --control, "
+        "the calls, so any process's control API lists and reaches every call; with "
+        "PLIVO_AUTH_TOKEN, signed upgrades' nonces, so a replay is refused on every process "
+        "(default: this process's)",
     )
     p.add_argument(
         "--registry-ttl",

@@ -20,6 +20,7 @@ from ..protocol import codec_factory_for
 from ..server import StreamServer
 from ..signatures import SignatureValidator
 from ..workers import serve_args_with_workers
+from ..workers._options import REGISTRY_NEEDS, enter_registry
 
 if TYPE_CHECKING:
     from ..fleet import RedisCallDirectory
@@ -72,16 +73,19 @@ async def _serve(args: argparse.Namespace) -> None:
             "not verifying Plivo signatures (set PLIVO_AUTH_TOKEN): anyone can open a call"
         )
     token = control_token(args.control, args.control_token_file)
-    if args.registry and token is None:
-        raise ConfigurationError("--registry shares the control API's calls: add --control")
+    if args.registry and token is None and server.signature_validator is None:
+        raise ConfigurationError(REGISTRY_NEEDS)
     _front_for(args, server, token, None)  # a bad option is a ConfigurationError (exit 2) now
     async with AsyncExitStack() as stack:
         fleet = None
         if args.registry:
-            from ..fleet import RedisCallDirectory, default_node_id
-
-            directory = RedisCallDirectory(args.registry, default_node_id(), ttl=args.registry_ttl)
-            fleet = await stack.enter_async_context(directory)
+            fleet, server.nonce_cache = await enter_registry(
+                stack,
+                args.registry,
+                args.registry_ttl,
+                control=token is not None,
+                signed=server.signature_validator is not None,
+            )
         await _run(args, server, _front_for(args, server, token, fleet), token)
 
 

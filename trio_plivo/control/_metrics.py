@@ -171,6 +171,14 @@ class ServerMetrics:
         replays.add_metric(worker, self.server.replays)
         yield replays
 
+        unchecked = CounterMetricFamily(
+            "trio_plivo_replay_check_failures",
+            "Signed upgrades refused (503) because the shared nonce cache could not answer",
+            labels=base,
+        )
+        unchecked.add_metric(worker, self.server.replay_check_failures)
+        yield unchecked
+
         for name, text, histogram in (
             ("trio_plivo_mark_round_trip_seconds", "Mark sent to played", self._round_trips),
             ("trio_plivo_event_loop_lateness_seconds", "Late wake-ups", self._lateness),

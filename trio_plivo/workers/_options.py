@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -18,14 +19,16 @@ from ..server import StreamServer
 from ..signatures import SignatureValidator
 
 if TYPE_CHECKING:
-    from ..fleet import RedisCallDirectory
+    from ..fleet import RedisCallDirectory, RedisNonceCache
     from ..web import PlivoFront
 
 __all__ = [
     "CONFIGURATION_EXIT",
+    "REGISTRY_NEEDS",
     "ServeOptions",
     "WorkerSpec",
     "build_server",
+    "enter_registry",
     "options_from_dict",
     "worker_count",
 ]
@@ -35,6 +38,11 @@ AUTO: Literal["auto"] = "auto"
 #: A worker's exit status when its app or options can never work (import error, bad option):
 #: at start-up the supervisor stops at once instead of restarting it.
 CONFIGURATION_EXIT = 3
+#: Why ``--registry`` alone is refused: it shares nothing unless one of these is on.
+REGISTRY_NEEDS = (
+    "--registry shares the control API's calls and signed upgrades' nonces: add --control, "
+    "or set PLIVO_AUTH_TOKEN"
+)
 
 
 @attrs.frozen
@@ -68,7 +76,8 @@ class ServeOptions:
     #: The control API's bearer token (the API is served when set). Never in a repr.
     control_token: str | None = attrs.field(default=None, repr=False)
     #: ``redis://...``: every worker publishes its calls there and the control API of any of
-    #: them reaches every call (needs ``control_token``).
+    #: them reaches every call (with ``control_token``), and signed upgrades' nonces are
+    #: remembered there, so a replay is refused on every worker (with an auth token).
     registry: str | None = attrs.field(default=None, repr=False)
     registry_ttl: float = 30.0
     #: Serve TLS with this certificate chain and key (PEM paths; each worker loads them).
@@ -166,6 +175,24 @@ def build_server(
         fleet=fleet,
     )
     return server, front
+
+
+async def enter_registry(
+    stack: AsyncExitStack, url: str, ttl: float, *, control: bool, signed: bool
+) -> tuple[RedisCallDirectory | None, RedisNonceCache | None]:
+    """What ``--registry url`` shares, entered on ``stack``: the call directory when the
+    control API is served, the fleet-wide nonce cache when upgrades are signed (set it as the
+    server's ``nonce_cache``). Both connect lazily: a Redis down at start-up fails the control
+    requests and signed upgrades that need it (503), not the start."""
+    from ..fleet import RedisCallDirectory, RedisNonceCache, default_node_id
+
+    directory = nonces = None
+    if control:
+        directory = RedisCallDirectory(url, default_node_id(), ttl=ttl)
+        await stack.enter_async_context(directory)
+    if signed:
+        nonces = await stack.enter_async_context(RedisNonceCache(url))
+    return directory, nonces
 
 
 def worker_count(workers: int | str) -> int:

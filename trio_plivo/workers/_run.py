@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from functools import partial
 from typing import Any
 
@@ -11,7 +12,7 @@ import trio
 
 from .._exceptions import ConfigurationError
 from .._secrets import browser_token, control_token
-from ._options import ServeOptions, worker_count
+from ._options import REGISTRY_NEEDS, ServeOptions, worker_count
 from ._supervisor import RestartPolicy, WorkerPool
 
 __all__ = ["add_workers_argument", "run_workers", "serve_args_with_workers"]
@@ -112,8 +113,9 @@ def serve_args_with_workers(args: argparse.Namespace) -> int:
             )
         given["control_token"] = control_token(True, given.get("control_token_file"))
     given.pop("control_token_file", None)
-    if given.get("registry") and not given.get("control_token"):
-        raise ConfigurationError("--registry shares the control API's calls: add --control")
+    signed = given.get("auth_token") or os.environ.get("PLIVO_AUTH_TOKEN")
+    if given.get("registry") and not (given.get("control_token") or signed):
+        raise ConfigurationError(REGISTRY_NEEDS)
     token_file = given.pop("browser_token_file", None)
     if token_file:  # read here: the workers get the token itself, over their pipe
         given["browser_token"] = browser_token(token_file)

@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import sys
+from contextlib import AsyncExitStack
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,7 @@ from ..apps import load_app
 from ..call import CallHandler
 from ..server import StreamServer
 from ._identity import WORKER_LOG_FORMAT, WorkerIdFilter
-from ._options import CONFIGURATION_EXIT, WorkerSpec, build_server
+from ._options import CONFIGURATION_EXIT, WorkerSpec, build_server, enter_registry
 from ._sockets import open_listeners
 
 if TYPE_CHECKING:
@@ -94,14 +95,20 @@ def _report_ready(fd: int, port: int) -> None:
 
 
 async def _serve_with_registry(spec: WorkerSpec, handler: CallHandler) -> None:
-    """With ``options.registry``: enter this worker's Redis directory, then serve."""
-    from ..fleet import RedisCallDirectory, default_node_id
-
+    """With ``options.registry``: enter this worker's Redis directory (for the control API)
+    and the fleet's nonce cache (for signed upgrades), then serve."""
     options = spec.options
     assert options.registry is not None
-    directory = RedisCallDirectory(options.registry, default_node_id(), ttl=options.registry_ttl)
-    async with directory:
+    async with AsyncExitStack() as stack:
+        directory, nonces = await enter_registry(
+            stack,
+            options.registry,
+            options.registry_ttl,
+            control=options.control_token is not None,
+            signed=options.resolved_auth_token() is not None,
+        )
         server, front = build_server(options, handler, fleet=directory)
+        server.nonce_cache = nonces
         await _serve(spec, server, front)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import http
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import trio
 from websockets.datastructures import Headers as WSHeaders
@@ -20,8 +20,9 @@ from ._types import HandshakeRequest, HTTPResponse
 __all__ = ["accept_websocket"]
 
 #: The route: given the request, an :class:`HTTPResponse` to answer with instead of upgrading,
-#: or ``None`` to accept the WebSocket.
-Route = Callable[[HandshakeRequest], HTTPResponse | None]
+#: or ``None`` to accept the WebSocket; or an awaitable of either, awaited within the
+#: handshake's deadline (a check that needs a round trip, such as a shared replay cache).
+Route = Callable[[HandshakeRequest], HTTPResponse | Awaitable[HTTPResponse | None] | None]
 
 
 async def accept_websocket(
@@ -36,7 +37,8 @@ async def accept_websocket(
 
     ``route`` sees the request before anything is answered and may return an
     :class:`HTTPResponse` (404 for another path, 403 for a bad signature, 200 for a health
-    check ...) to answer with instead of upgrading. Returns the open :class:`WebSocket`, or
+    check ...) to answer with instead of upgrading, or an awaitable of that answer (awaited
+    within ``handshake_timeout``). Returns the open :class:`WebSocket`, or
     ``None`` when the request was answered with plain HTTP (the route's answer, or a 4xx for
     a request that is not a valid upgrade), when the client went away, or when no complete
     request arrived within ``handshake_timeout``; ``stream`` is then closed.
@@ -65,7 +67,8 @@ async def accept_websocket(
             answer = None
             if route is not None:
                 try:
-                    answer = route(handshake)
+                    routed = route(handshake)
+                    answer = routed if isinstance(routed, HTTPResponse | None) else await routed
                 except Exception:
                     response = _plain_response(500, b"Internal Server Error\n")
                     await _send_bytes(stream, [response.serialize()])
