@@ -159,10 +159,11 @@ def test_simulate_refuses_a_format_the_provider_does_not_stream(capsys) -> None:
 
 def test_loadtest_as_another_provider_through_the_cli(auto_echo_server, capsys) -> None:
     """``trio-plivo loadtest URL --provider vonage --json`` against ``serve echo --provider
-    auto``: binary L16 frames echoed and matched, the notify round trip measured."""
+    auto``: binary L16 frames echoed and matched, the notify round trip measured, the
+    barge-in's clear and stale audio reported."""
     _proc, url = auto_echo_server
     argv = ["loadtest", url, "--provider", "vonage", "--calls", "2", "--duration", "1"]
-    code = main([*argv, "--ramp", "0.1", "--json"])
+    code = main([*argv, "--ramp", "0.1", "--barge-in-at", "0.5", "--json"])
     out, err = capsys.readouterr()
     data = json.loads(out)
     assert code == 0, err
@@ -170,7 +171,12 @@ def test_loadtest_as_another_provider_through_the_cli(auto_echo_server, capsys) 
     assert data["calls_ok"] == 2
     assert data["frames_received"] == data["frames_sent"] > 0
     assert data["lost_frames"] == 0 and data["errors"] == {}
-    assert data["checkpoint_ms"]["count"] == 2
+    assert data["checkpoint_ms"]["count"] >= 2  # dtmf-5, and dtmf-4 if it played before *
+    barge = data["barge_in"]
+    assert (barge["at_s"], barge["calls"], barge["clear_missing"]) == (0.5, 2, 0)
+    assert barge["clear_ms"]["count"] == barge["stale_ms"]["count"] == 2
+    assert barge["stale_ms"]["max"] <= 100 + 20  # at most the lead (serve's 100 ms) + a frame
+    assert barge["marks"]["hanging"] == 0
 
 
 def test_loadtest_refuses_an_unknown_provider(capsys) -> None:

@@ -17,6 +17,8 @@ def _run_loadtest(args: argparse.Namespace) -> int:
 
     if args.calls < 1 or args.processes < 1 or args.duration <= 0 or args.ramp < 0:
         raise ConfigurationError("--calls and --processes must be >= 1, --duration > 0")
+    if args.barge_in_at is not None and args.barge_in_at <= 0:
+        raise ConfigurationError("--barge-in-at must be > 0 seconds (--no-barge-in turns it off)")
     if args.plot:
         import importlib.util
 
@@ -30,6 +32,7 @@ def _run_loadtest(args: argparse.Namespace) -> int:
         processes=args.processes,
         progress_stream=sys.stderr,
         provider=args.provider,
+        barge_in_at=None if args.no_barge_in else args.barge_in_at,
     )
     if args.plot:
         write_plot(result, args.plot)

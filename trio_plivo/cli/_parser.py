@@ -310,9 +310,10 @@ def _add_loadtest(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         help="N concurrent simulated provider callers (Plivo by default) against a running server",
         description="Open N simulated calls to URL, each streaming real-time audio in the "
         "provider's default format and packet size (Plivo: µ-law 8 kHz 20 ms frames) and "
-        "pressing 5 once, mid-call (not KooKoo: it has no DTMF events), show progress on "
-        "stderr, then print echo latency, audible gaps, first-audio latency, checkpoint round "
-        "trips and errors.",
+        "pressing 5 once, mid-call, and 4 then * (barge-in) --barge-in-at seconds in (not "
+        "KooKoo: it has no DTMF events), show progress on stderr, then print echo latency, "
+        "audible gaps, first-audio latency, checkpoint round trips, the barge-in's clear and "
+        "stale audio, and errors.",
     )
     p.add_argument("url", metavar="URL", help="the server's stream URL, ws://HOST:PORT/PATH")
     add_simulated_provider(p, PHONE_PROVIDERS)
@@ -320,6 +321,15 @@ def _add_loadtest(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("--duration", type=float, default=5.0, help="measured seconds (default 5)")
     p.add_argument("--ramp", type=float, default=1.0, help="seconds to open all calls (default 1)")
     p.add_argument("--processes", type=int, default=1, help="generator processes (default 1)")
+    p.add_argument(
+        "--barge-in-at",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="each call presses 4 then * this far into its audio and measures the clear and "
+        "the stale audio after it (default 2; skipped in calls shorter than this + 0.5 s)",
+    )
+    p.add_argument("--no-barge-in", action="store_true", help="no barge-in key presses")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", metavar="PNG", help="write latency/gap distributions (matplotlib)")
     p.set_defaults(run=_run_loadtest)

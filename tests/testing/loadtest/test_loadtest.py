@@ -47,6 +47,7 @@ JSON_KEYS = {
     "connect_ms",
     "first_audio_ms",
     "checkpoint_ms",
+    "barge_in",
     "errors",
     "generator",
 }
@@ -210,6 +211,7 @@ def test_cli_parses_loadtest_options() -> None:
     assert (args.calls, args.duration, args.processes, args.ramp) == (7, 3.0, 2, 1.0)
     assert args.json and args.plot is None
     assert args.provider == "plivo"
+    assert (args.barge_in_at, args.no_barge_in) == (2.0, False)
     args = build_parser().parse_args(
         ["loadtest", "ws://h/s", "--calls", "1", "--provider", "kookoo"]
     )

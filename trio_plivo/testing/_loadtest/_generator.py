@@ -8,9 +8,11 @@ carry a per-call frame counter and call tag, so an echoed frame is matched to th
 answers. Halfway through, each call presses DTMF ``5`` (the echo app answers with a
 checkpoint); the callers act as the provider and acknowledge a checkpoint (``playedStream``,
 a ``mark`` echo, ``websocket:notify``) once the audio received before it has played on the
-call's own playout clock. KooKoo has no DTMF events (key presses are tones in the audio) and
-no checkpoint on the wire, so its calls press no key and measure no checkpoint round trip;
-they acknowledge the app's packets as they play, as KooKoo does.
+call's own playout clock. ``barge_in_at`` seconds into its audio each call barges in (``4``
+then ``*``) and measures the clear and the stale audio after it (:mod:`._bargein`). KooKoo
+has no DTMF events (key presses are tones in the audio) and no checkpoint on the wire, so its
+calls press no key and measure no checkpoint round trip nor barge-in; they acknowledge the
+app's packets as they play, as KooKoo does.
 
 Frames are sent by one ticker per worker (one timer wake-up per millisecond, calls spread
 over one phase slot per millisecond of the frame period), never one task per frame: the
@@ -30,6 +32,7 @@ import trio
 
 from ..._exceptions import ConnectionClosed
 from ...ws import WebSocket, connect_websocket
+from ._bargein import BargeIn, barge_in_frame, key_press_frame
 from ._progress import Progress
 from ._report import (
     FRAME_SECONDS,
@@ -75,6 +78,7 @@ class LoadtestJob:
     worker: int = 0  # index into the shared Progress
     cpus: frozenset[int] | None = None
     provider: str = "plivo"  # whose protocol the callers speak (_providers.SIMULATED)
+    barge_in_at: float | None = 2.0  # seconds into each call's audio; None: no barge-in
 
 
 @dataclass(eq=False)
@@ -97,6 +101,8 @@ class _Call:
     unacked: deque[tuple[float, str]] = field(default_factory=deque)
     # Set (and replaced) when the app clears: acknowledgements waiting for play-out stop.
     cleared: trio.Event = field(default_factory=trio.Event)
+    pending_marks: set[str] = field(default_factory=set)  # received, not yet acknowledged
+    barge: BargeIn | None = None  # the scripted barge-in (None: none in this call)
 
     @property
     def stream_id(self) -> str:
@@ -151,7 +157,14 @@ async def _send_tick(
         wire = call.wire
         ms = i * wire.frame_ms  # the frame's place in the caller's audio
         try:
+            barge = call.barge
+            if barge is not None and i == barge.frame:
+                barge.press(now, call.playout_end, call.pending_marks)
+                for press in barge.keys(wire, ms):
+                    await call.ws.send_message(press)
             if i == call.dtmf_at and dtmf is not None:
+                if barge is not None and barge.pressed_at is not None:
+                    barge.window_open = False  # marks from now on are not the barge-in's
                 key = wire.dtmf(dtmf, ms)
                 if key is not None:
                     await call.ws.send_message(key)
@@ -164,16 +177,21 @@ async def _acknowledge(call: _Call, name: str, received_at: float, report: Worke
     """Answer a checkpoint as the provider does: once the audio received before it has
     played; after a clear at once (Twilio, SignalWire) or never (the others)."""
     cleared = call.cleared
-    with trio.move_on_at(max(call.playout_end, received_at)):
-        await cleared.wait()
-    if call.done or (cleared.is_set() and not call.wire.acks_cleared_marks):
-        return
-    now = trio.current_time()
     try:
-        await call.ws.send_message(call.wire.ack(name, _stream_ms(call, now)))
-    except ConnectionClosed:
-        return
-    report.checkpoints.append(now - received_at)
+        with trio.move_on_at(max(call.playout_end, received_at)):
+            await cleared.wait()
+        if call.done or (cleared.is_set() and not call.wire.acks_cleared_marks):
+            return
+        if call.barge is not None and not cleared.is_set():
+            call.barge.acknowledged(name)
+        now = trio.current_time()
+        try:
+            await call.ws.send_message(call.wire.ack(name, _stream_ms(call, now)))
+        except ConnectionClosed:
+            return
+        report.checkpoints.append(now - received_at)
+    finally:
+        call.pending_marks.discard(name)
 
 
 def _stream_ms(call: _Call, now: float) -> int:
@@ -198,6 +216,8 @@ async def _clear(call: _Call, now: float) -> None:
     call.unacked.clear()
     call.cleared.set()
     call.cleared = trio.Event()
+    if call.barge is not None:
+        call.barge.cleared(now)
     for reply in call.wire.cleared():
         await call.ws.send_message(reply)
 
@@ -218,6 +238,9 @@ async def _receive(
             control = wire.control(message)
             if control.kind == "checkpoint":
                 assert control.name is not None
+                call.pending_marks.add(control.name)
+                if call.barge is not None:
+                    call.barge.checkpoint(control.name)
                 nursery.start_soon(_acknowledge, call, control.name, now, report)
             elif control.kind == "clear":
                 await _clear(call, now)
@@ -241,6 +264,9 @@ async def _receive(
             continue
         if call.counted[counter]:
             report.rtts.append(now - call.send_times[counter])
+        barge = call.barge
+        if barge is not None and counter < barge.frame and barge.pressed_at is not None:
+            barge.old_audio(reply.seconds)
         call.received += 1
         report.live_received += 1
 
@@ -273,8 +299,11 @@ async def _one_call(
     # Frames from the first slot occurrence after now until end_at.
     frames = max(0, int((end_at - connected_at) / frame_s) - 1)
     press = job.dtmf is not None and wire.has_dtmf_events
-    dtmf_at = frames // 2 if press and frames else -1
+    barge_at = barge_in_frame(job.barge_in_at, frames, wire.frame_ms)
+    dtmf_at = key_press_frame(frames, barge_at, wire.frame_ms) if press and frames else -1
     call = _Call(ws, tag, wire, frames, [0.0] * frames, [False] * frames, dtmf_at)
+    if barge_at >= 0 and wire.has_dtmf_events:
+        call.barge = BargeIn(barge_at)
     try:
         start_sent = trio.current_time()
         for message in wire.opening():
@@ -307,6 +336,8 @@ async def _one_call(
         report.sent += call.sent
         report.received += call.received
         report.gaps += audible_gaps(call.receive_times, frame=frame_s)
+        if call.barge is not None:
+            call.barge.record(report, echoes=call.received > 0)
         with trio.move_on_after(2) as scope:
             scope.shield = True
             await ws.aclose()

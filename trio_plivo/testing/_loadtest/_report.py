@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +74,13 @@ class WorkerReport:
     checkpoints: list[float] = field(default_factory=list)  # checkpoint received -> ack sent
     connects: list[float] = field(default_factory=list)  # planned connect -> handshake done
     errors: Counter[str] = field(default_factory=Counter)
+    # Barge-in (_bargein.py): calls that pressed the keys, of them those whose clear never
+    # came, key press -> clear received, stale audio per echoing call, marks in flight.
+    barge_ins: int = 0
+    clears_missing: int = 0
+    clear_reactions: list[float] = field(default_factory=list)
+    stale: list[float] = field(default_factory=list)
+    barge_in_marks: Counter[str] = field(default_factory=Counter)  # played/cleared/hanging
     # Live counters for the progress display (updated on the hot path, cheap ints).
     live_sent: int = 0
     live_received: int = 0
@@ -95,6 +102,11 @@ def merge_reports(reports: Iterable[WorkerReport]) -> WorkerReport:
         merged.checkpoints += r.checkpoints
         merged.connects += r.connects
         merged.errors.update(r.errors)
+        merged.barge_ins += r.barge_ins
+        merged.clears_missing += r.clears_missing
+        merged.clear_reactions += r.clear_reactions
+        merged.stale += r.stale
+        merged.barge_in_marks.update(r.barge_in_marks)
         merged.live_sent += r.live_sent
         merged.live_received += r.live_received
     return merged
@@ -130,6 +142,9 @@ class LoadtestResult:
     #: The callers pressed a key mid-call (not with ``dtmf=None``, nor for KooKoo, which has
     #: no DTMF events): checkpoint round trips were measured.
     key_presses: bool = True
+    #: Seconds into each call's audio of the barge-in key presses (``_bargein.py``);
+    #: ``None``: no barge-in (turned off, or KooKoo, which has no DTMF events).
+    barge_in_at: float | None = None
 
     # --- the numbers bench/loadgen.py relies on --------------------------------------------
 
@@ -206,11 +221,34 @@ class LoadtestResult:
             "checkpoint_ms": _stats(
                 _array(r.checkpoints), [("p50", 50), ("p99", 99), ("max", 100)]
             ),
+            "barge_in": self._barge_in(),
             "errors": dict(sorted(r.errors.items())),
             "generator": {
                 "lateness_p99_ms": _ms(self.lateness_p99),
                 "lateness_max_ms": _ms(percentile(late, 100)),
                 "behind": not self.generator_ok,
+            },
+        }
+
+    def _barge_in(self) -> dict[str, Any] | None:
+        """The ``barge_in`` object of ``--json`` (README); ``None`` without a barge-in."""
+        if self.barge_in_at is None:
+            return None
+        r = self.report
+        marks = r.barge_in_marks
+        played, cleared, hanging = marks["played"], marks["cleared"], marks["hanging"]
+        return {
+            "at_s": self.barge_in_at,
+            "calls": r.barge_ins,
+            "clear_missing": r.clears_missing,
+            "clear_ms": _stats(_array(r.clear_reactions), [("p50", 50), ("p99", 99), ("max", 100)]),
+            "stale_ms": _stats(_array(r.stale), [("p50", 50), ("p99", 99), ("max", 100)]),
+            "marks": {
+                "in_flight": played + cleared + hanging,
+                "resolved": played + cleared,
+                "played": played,
+                "cleared": cleared,
+                "hanging": hanging,
             },
         }
 
@@ -244,9 +282,28 @@ class LoadtestResult:
             line("first audio ms", d["first_audio_ms"], ["p50", "p99"]),
             line("checkpoint ms", d["checkpoint_ms"], ["p50", "p99", "max"])
             + ("" if self.key_presses else "  (no key pressed: not measured)"),
+            *_barge_in_lines(d["barge_in"], line),
             "  errors             "
             + (", ".join(f"{k} {v}" for k, v in d["errors"].items()) or "none"),
             f"  generator          lateness p99 {d['generator']['lateness_p99_ms'] or 0:.1f} ms"
             + ("  BEHIND SCHEDULE" if d["generator"]["behind"] else "  on time"),
         ]
         return "\n".join(out)
+
+
+def _barge_in_lines(
+    barge: dict[str, Any] | None, line: Callable[[str, dict[str, Any] | None, Sequence[str]], str]
+) -> list[str]:
+    """The summary's barge-in lines (``line`` formats a statistic)."""
+    if barge is None:
+        return ["  barge-in           not measured"]
+    marks = barge["marks"]
+    return [
+        f"  barge-in           at {barge['at_s']:g} s: {barge['calls']} calls pressed *, "
+        f"clear missing {barge['clear_missing']}",
+        line("  key -> clear ms", barge["clear_ms"], ["p50", "p99", "max"]),
+        line("  stale audio ms", barge["stale_ms"], ["p50", "p99", "max"])
+        + ("" if barge["stale_ms"] is not None or not barge["calls"] else "  (no echo)"),
+        f"    marks in flight  {marks['in_flight']}: resolved {marks['resolved']} "
+        f"(played {marks['played']}, cleared {marks['cleared']}), hanging {marks['hanging']}",
+    ]

@@ -82,12 +82,15 @@ def run_loadtest(
     cpus: set[int] | None = None,
     progress_stream: IO[str] | None = None,
     provider: str = "plivo",
+    barge_in_at: float | None = 2.0,
 ) -> LoadtestResult:
     """``calls`` real-time callers over ``processes`` worker processes: connections spread
     over ``ramp`` s, then ``settle`` s unmeasured, then ``duration`` s measured (loss, gaps
     and checkpoints are counted throughout). With ``progress_stream``, one progress line per
     second is written to it. ``provider`` is whose protocol the callers speak (a name
-    ``trio-plivo simulate --provider`` takes; :class:`ConfigurationError` otherwise)."""
+    ``trio-plivo simulate --provider`` takes; :class:`ConfigurationError` otherwise).
+    ``barge_in_at`` seconds into its audio each call presses ``4`` and ``*`` and measures
+    the clear and the stale audio after it (``_bargein.py``; ``None``: no barge-in)."""
     provider = provider_spec(provider).name
     jobs = _jobs(
         url,
@@ -100,6 +103,7 @@ def run_loadtest(
         dtmf=dtmf,
         cpus=frozenset(cpus) if cpus else None,
         provider=provider,
+        barge_in_at=barge_in_at,
     )
     if progress_stream is None:
         reports = pool_map(_run_job, jobs)
@@ -116,6 +120,7 @@ def run_loadtest(
         ramp=ramp,
         provider=provider,
         key_presses=_presses(provider, dtmf),
+        barge_in_at=_barge_in(provider, barge_in_at),
     )
 
 
@@ -129,11 +134,23 @@ async def run_loadtest_async(
     grace: float = 1.0,
     dtmf: str | None = "5",
     provider: str = "plivo",
+    barge_in_at: float | None = 2.0,
 ) -> LoadtestResult:
     """:func:`run_loadtest` with one worker in the current Trio run (e.g. next to an
     in-process server in a test)."""
     provider = provider_spec(provider).name
-    job = LoadtestJob(url, calls, 0, duration, ramp, settle, grace, dtmf, provider=provider)
+    job = LoadtestJob(
+        url,
+        calls,
+        0,
+        duration,
+        ramp,
+        settle,
+        grace,
+        dtmf,
+        provider=provider,
+        barge_in_at=barge_in_at,
+    )
     report = await run_worker(job)
     return LoadtestResult(
         url,
@@ -143,9 +160,15 @@ async def run_loadtest_async(
         ramp=ramp,
         provider=provider,
         key_presses=_presses(provider, dtmf),
+        barge_in_at=_barge_in(provider, barge_in_at),
     )
 
 
 def _presses(provider: str, dtmf: str | None) -> bool:
     """Whether the callers press a key (and so measure checkpoint round trips)."""
     return dtmf is not None and CallWire(provider).has_dtmf_events
+
+
+def _barge_in(provider: str, at: float | None) -> float | None:
+    """When the callers barge in (``None``: never; KooKoo has no DTMF events)."""
+    return at if CallWire(provider).has_dtmf_events else None
