@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 
 import trio
+from trio.lowlevel import Abort, Task, current_task, reschedule, wait_task_rescheduled
 
 from ..protocol import InboundEvent, Media
 
@@ -24,7 +25,7 @@ class InboundQueue:
     the oldest queued media event. Control events are always kept.
     """
 
-    __slots__ = ("_closed", "_items", "_lot", "_media_count", "dropped", "max_media")
+    __slots__ = ("_closed", "_items", "_media_count", "_waiters", "dropped", "max_media")
 
     def __init__(self, max_media: int) -> None:
         if max_media < 1:
@@ -32,7 +33,9 @@ class InboundQueue:
         self.max_media = max_media
         self._items: deque[InboundEvent] = deque()
         self._media_count = 0
-        self._lot = trio.lowlevel.ParkingLot()
+        # Tasks waiting in get(), woken one per pushed event. Not a ParkingLot: the reader
+        # wakes the app once per frame, and a direct reschedule costs less than unpark().
+        self._waiters: deque[Task] = deque()
         self._closed = False
         #: Media events dropped because the application fell behind.
         self.dropped = 0
@@ -49,7 +52,8 @@ class InboundQueue:
                 self._drop_oldest_media()
             self._media_count += 1
         self._items.append(event)
-        self._lot.unpark()
+        if self._waiters:
+            reschedule(self._waiters.popleft())
 
     def _drop_oldest_media(self) -> None:
         items = self._items
@@ -63,18 +67,35 @@ class InboundQueue:
     def close(self) -> None:
         """No more events will come; readers drain what is queued, then get end-of-channel."""
         self._closed = True
-        self._lot.unpark_all()
+        waiters = self._waiters
+        while waiters:
+            reschedule(waiters.popleft())
 
     async def get(self) -> InboundEvent:
         """The next event, waiting if there is none. Raises ``trio.EndOfChannel`` once the
         queue is closed and empty."""
-        while not self._items:
-            if self._closed:
-                await trio.lowlevel.checkpoint()
-                raise trio.EndOfChannel
-            await self._lot.park()
-        await trio.lowlevel.checkpoint_if_cancelled()
-        event = self._items.popleft()
+        items = self._items
+        if items:
+            # No wait, so no schedule point; still a cancel point.
+            await trio.lowlevel.checkpoint_if_cancelled()
+        else:
+            while not items:
+                if self._closed:
+                    await trio.lowlevel.checkpoint()
+                    raise trio.EndOfChannel
+                await self._wait()
+        event = items.popleft()
         if type(event) is Media:
             self._media_count -= 1
         return event
+
+    async def _wait(self) -> None:
+        task = current_task()
+        waiters = self._waiters
+        waiters.append(task)
+
+        def abort(_: object) -> Abort:
+            waiters.remove(task)
+            return Abort.SUCCEEDED
+
+        await wait_task_rescheduled(abort)
