@@ -290,6 +290,33 @@ def test_play_audio_uses_the_negotiated_l16_format_and_optional_stream_id() -> N
     assert sent["streamId"] == SID
 
 
+@pytest.mark.parametrize("stream_id", [SID, 'quote " and <payload> and \u00e9', ""])
+@pytest.mark.parametrize("with_stream_id", [False, True])
+def test_play_audio_text_is_exactly_what_json_encoding_gives(
+    stream_id: str, with_stream_id: bool
+) -> None:
+    # playAudio is rendered from a template made at start: the text must be byte for byte
+    # the JSON of the message, whatever the stream id holds (quotes, the placeholder, unicode).
+    msg = json.loads(json.dumps(START))
+    msg["start"]["streamId"] = stream_id
+    codec = PlivoCodec(include_stream_id_in_play_audio=with_stream_id)
+    codec.receive(json.dumps(msg))
+    payload = bytes(range(256)) * 2
+    expected: dict[str, Any] = {
+        "event": "playAudio",
+        "media": {
+            "contentType": "audio/x-mulaw",
+            "sampleRate": 8000,
+            "payload": base64.b64encode(payload).decode(),
+        },
+    }
+    if with_stream_id:
+        expected["streamId"] = stream_id
+    text = codec.send(PlayAudio(payload=payload))
+    assert json.loads(text) == expected
+    assert text == json.dumps(expected, separators=(",", ":"), ensure_ascii=False)
+
+
 @pytest.mark.parametrize(
     ("command", "match"),
     [

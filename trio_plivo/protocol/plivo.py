@@ -35,6 +35,7 @@ from ._events import (
 __all__ = ["PlivoCodec"]
 
 _DTMF_DIGITS: Final = re.compile(r"[0-9A-D*#]+")
+_PAYLOAD_PLACEHOLDER: Final = "<payload>"
 
 
 class PlivoCodec(CodecState):
@@ -51,11 +52,16 @@ class PlivoCodec(CodecState):
     supports_dtmf_out = True
     supports_hangup = False
 
-    __slots__ = ("_include_stream_id",)
+    __slots__ = ("_include_stream_id", "_play_prefix", "_play_suffix", "_sample_bytes")
 
     def __init__(self, *, include_stream_id_in_play_audio: bool = False) -> None:
         super().__init__()
         self._include_stream_id = include_stream_id_in_play_audio
+        # playAudio is the other fifty-a-second message: its JSON around the payload is fixed
+        # for the stream, so it is rendered once at ``start`` (see _play_audio_template).
+        self._play_prefix = ""
+        self._play_suffix = ""
+        self._sample_bytes = 1
 
     # --- receiving ------------------------------------------------------------------------
 
@@ -136,6 +142,8 @@ class PlivoCodec(CodecState):
             self._state = StreamState.STREAMING
             self._stream_id = event.stream_id
             self._format = event.media_format
+            self._sample_bytes = event.media_format.bytes_per_sample
+            self._play_prefix, self._play_suffix = self._play_audio_template()
         elif isinstance(event, Stop):
             self._state = StreamState.ENDED
         return event
@@ -180,16 +188,26 @@ class PlivoCodec(CodecState):
                 f"playAudio in {command.audio_format} on a {fmt} stream: Plivo rejects codec "
                 "switches, convert the audio first"
             )
-        if not command.payload or len(command.payload) % fmt.bytes_per_sample:
+        payload = command.payload
+        if not payload or len(payload) % self._sample_bytes:
             raise LocalProtocolError(
-                f"playAudio payload of {len(command.payload)} bytes is not whole {fmt} samples"
+                f"playAudio payload of {len(payload)} bytes is not whole {fmt} samples"
             )
+        return self._play_prefix + base64.b64encode(payload).decode("ascii") + self._play_suffix
+
+    def _play_audio_template(self) -> tuple[str, str]:
+        """The ``playAudio`` JSON before and after the payload, rendered by orjson once (the
+        base64 alphabet needs no escaping, so pasting a payload in gives the same JSON)."""
+        fmt = self._format
+        assert fmt is not None
         media = {
             "contentType": fmt.content_type,
             "sampleRate": fmt.sample_rate,
-            "payload": base64.b64encode(command.payload).decode("ascii"),
+            "payload": _PAYLOAD_PLACEHOLDER,
         }
         msg: dict[str, Any] = {"event": "playAudio", "media": media}
         if self._include_stream_id:
             msg["streamId"] = self._stream_id
-        return orjson.dumps(msg).decode()
+        # media comes before streamId, so the first placeholder is the payload's.
+        prefix, _, suffix = orjson.dumps(msg).decode().partition(_PAYLOAD_PLACEHOLDER)
+        return prefix, suffix
