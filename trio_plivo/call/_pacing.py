@@ -5,6 +5,11 @@ it starts playing when everything sent before it has finished (or at once if the
 dry). ``play_head`` is the moment everything sent so far will have finished. We keep it at
 most ``lead`` ahead of ``now``: enough to ride over scheduling hiccups, little enough that a
 ``clearAudio`` has only ``lead`` of audio to discard and barge-in stays fast.
+
+The sender tops up rather than trickles: once the lead is full it sleeps until half of it
+has played, then sends every frame that fits in one batch. A long prompt then costs one
+wake-up and one write per two or three frames instead of one per frame, and the provider
+still holds at least half the lead when the top-up goes out.
 """
 
 from __future__ import annotations
@@ -19,19 +24,22 @@ _EPSILON = 1e-9
 class PlayoutClock:
     """Real-time pacing with a bounded lead, all times in seconds on any monotonic clock."""
 
-    __slots__ = ("frame_s", "lead_s", "play_head")
+    __slots__ = ("frame_s", "lead_s", "low_water_s", "play_head")
 
     def __init__(self, frame_s: float, lead_s: float) -> None:
         if lead_s + _EPSILON < frame_s:
             raise ValueError("the lead must be at least one frame")
         self.frame_s = frame_s
         self.lead_s = lead_s
+        #: Top up when the lead has fallen to this (half of it, and at least a frame below
+        #: it, so a one-frame lead still sends every frame as soon as it fits).
+        self.low_water_s = max(0.0, min(lead_s / 2, lead_s - frame_s))
         #: When everything sent so far will have played (``-inf``: nothing sent yet).
         self.play_head = -math.inf
 
     def next_send_time(self) -> float:
-        """The earliest time the next frame may be sent without exceeding the lead."""
-        return self.play_head + self.frame_s - self.lead_s
+        """When the sender should next top up: the lead has fallen to the low-water mark."""
+        return self.play_head - self.low_water_s
 
     def may_send(self, now: float) -> bool:
         return max(self.play_head, now) + self.frame_s - now <= self.lead_s + _EPSILON

@@ -25,7 +25,8 @@ import trio
 from .._exceptions import CallClosed, ConnectionClosed, LocalProtocolError
 from .._format import AudioFormat, Encoding
 from ..audio import WireEncoder
-from ..protocol import Checkpoint, PlayAudio, ProviderCodec
+from ..protocol import Checkpoint, OutboundCommand, PlayAudio, ProviderCodec
+from ..protocol._detect import detected_codec
 from ..transport import Message, MessageTransport
 from ._config import PIECE_MS, CallConfig
 from ._marks import Mark
@@ -86,6 +87,7 @@ class Playback:
         self._urgent_sent: list[trio.Event] = []
         self._wake: trio.CancelScope | None = None
         self._alarm = Alarm()
+        self._encode: Callable[[OutboundCommand], Message | None] = codec.send
         self._waiting_for_audio = False
         # Per-format constants, set from ``start`` (hot path: no property lookups per chunk).
         self._format: AudioFormat | None = None
@@ -225,15 +227,22 @@ class Playback:
         # A provider with long frames (Exotel: 100 ms) needs a lead of at least one frame.
         lead_s = max(self._config.lead_ms / 1000.0, frame_s)
         clock = self.clock = PlayoutClock(frame_s, lead_s)
-        encode = self._codec.send
+        # Fifty frames a second: talk to the detected provider's codec directly.
+        encode = self._encode = detected_codec(self._codec).send
         send_messages = self._transport.send_messages
         receive_nowait = self._play_receive.receive_nowait
         items = self._items
         woke_late = False
         try:
             while not self.stopped:
-                batch, self._urgent = self._urgent, []
-                sent_events, self._urgent_sent = self._urgent_sent, []
+                # Urgent messages are rare: most wake-ups start an empty batch without swaps.
+                if self._urgent:
+                    batch, self._urgent = self._urgent, []
+                else:
+                    batch = []
+                sent_events: list[trio.Event] | tuple[()] = ()
+                if self._urgent_sent:
+                    sent_events, self._urgent_sent = self._urgent_sent, []
                 now = trio.current_time()
                 while True:
                     if not items:
@@ -335,7 +344,7 @@ class Playback:
             segment.start = start
         segment.sent_ms += clock.frame_s * 1000.0
         self.frames_sent += 1
-        message = self._codec.send(PlayAudio(payload=frame))
+        message = self._encode(PlayAudio(payload=frame))
         assert message is not None  # every provider puts audio on the wire
         return message
 

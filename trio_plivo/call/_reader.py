@@ -17,6 +17,7 @@ import trio
 
 from .._exceptions import ConnectionClosed, RemoteProtocolError
 from ..protocol import Dtmf, Media, PlayedStream, ProviderCodec, Start, Stop, UnknownEvent
+from ..protocol._detect import detected_codec
 from ..transport import Message, MessageTransport
 from ._inbound import InboundQueue
 from ._marks import MarkTracker
@@ -110,6 +111,7 @@ class Reader:
                 self.start = event
                 # A detecting codec knows the provider's frame size only now.
                 inbound.max_media = self.inbound_frames()
+                self._codec = detected_codec(self._codec)
                 self._on_start(event)
             elif kind is UnknownEvent:
                 self.unknown += 1

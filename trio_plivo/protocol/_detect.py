@@ -39,7 +39,7 @@ from .telnyx import TelnyxCodec
 from .twilio import TwilioCodec
 from .vonage import VonageCodec
 
-__all__ = ["DETECTABLE", "DetectingCodec", "detect_provider"]
+__all__ = ["DETECTABLE", "DetectingCodec", "detect_provider", "detected_codec"]
 
 CodecFactory = Callable[[], ProviderCodec]
 
@@ -212,3 +212,11 @@ class DetectingCodec:
             self._delegate.connection_closed()
         else:
             self._failed = True
+
+
+def detected_codec(codec: ProviderCodec) -> ProviderCodec:
+    """The codec that actually speaks the stream: a :class:`DetectingCodec`'s detected one once
+    known (so fifty messages a second skip the delegation), else ``codec`` itself."""
+    if isinstance(codec, DetectingCodec) and codec.codec is not None:
+        return codec.codec
+    return codec
