@@ -20,6 +20,7 @@ from trio_plivo.testing._loadtest import _generator as _loadtest
 from trio_plivo.testing._loadtest import run_loadtest_async
 from trio_plivo.testing._loadtest._bargein import BargeIn, barge_in_frame, key_press_frame
 from trio_plivo.testing._loadtest._report import LoadtestResult, WorkerReport
+from trio_plivo.testing._loadtest._wire import CallWire
 from trio_plivo.ws import WebSocket, connect_websocket_stream
 
 #: The bad apps' own backlog: 10 frames of 20 ms.
@@ -165,6 +166,49 @@ async def test_no_barge_in_when_turned_off_or_for_kookoo(
     late = await loadtest_in_memory(echo, monkeypatch, calls=1, barge_in_at=5.0)
     assert late.to_dict()["barge_in"]["calls"] == 0
     assert late.to_dict()["barge_in"]["stale_ms"] is None
+
+
+class _Replies:
+    """The app's messages, read back to back (no checkpoint between them), then nothing."""
+
+    def __init__(self, replies: list[str]) -> None:
+        self.replies = replies
+        self.sent: list[str | bytes] = []
+
+    async def send_message(self, message: str | bytes) -> None:
+        self.sent.append(message)
+
+    async def receive_message(self) -> str:
+        if not self.replies:
+            await trio.sleep_forever()
+        return self.replies.pop(0)
+
+
+async def test_a_checkpoint_read_just_before_a_clear_is_never_acknowledged(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The checkpoint's acknowledging task starts only after the clear was read: it must
+    # still see that clear (Plivo never acknowledges a checkpoint a clear made moot).
+    socket = _Replies(
+        [
+            json.dumps({"event": "checkpoint", "streamId": "s-1", "name": "dtmf-4"}),
+            json.dumps({"event": "clearAudio", "streamId": "s-1"}),
+        ]
+    )
+    call = _loadtest._Call(
+        socket, 1, CallWire("plivo", stream_id="s-1"), 4, [0.0] * 4, [False] * 4, -1
+    )  # type: ignore[arg-type]
+    call.barge = BargeIn(frame=2, pressed_at=trio.current_time())
+    call.playout_end = trio.current_time() + 0.05
+    report = WorkerReport()
+    async with trio.open_nursery() as nursery:
+        with trio.move_on_after(1.0):
+            await _loadtest._receive(call, trio.current_time(), report, nursery)
+        nursery.cancel_scope.cancel()
+    assert [json.loads(m)["event"] for m in socket.sent] == ["clearedAudio"]
+    assert report.checkpoints == []
+    assert call.barge.marks == {"dtmf-4": "cleared"}
+    assert call.pending_marks == set()
 
 
 def test_the_barge_in_frame_needs_half_a_second_after_it() -> None:

@@ -173,12 +173,22 @@ async def _send_tick(
             call.done = True
 
 
-async def _acknowledge(call: _Call, name: str, received_at: float, report: WorkerReport) -> None:
+async def _acknowledge(
+    call: _Call,
+    name: str,
+    received_at: float,
+    report: WorkerReport,
+    cleared: trio.Event | None = None,
+    due: float | None = None,
+) -> None:
     """Answer a checkpoint as the provider does: once the audio received before it has
-    played; after a clear at once (Twilio, SignalWire) or never (the others)."""
-    cleared = call.cleared
+    played (at ``due``); after a clear at once (Twilio, SignalWire) or never (the others).
+    ``cleared`` and ``due`` are the call's as the checkpoint was read (by default, now): a
+    clear read before this task starts must still count."""
+    cleared = call.cleared if cleared is None else cleared
+    due = call.playout_end if due is None else due
     try:
-        with trio.move_on_at(max(call.playout_end, received_at)):
+        with trio.move_on_at(max(due, received_at)):
             await cleared.wait()
         if call.done or (cleared.is_set() and not call.wire.acks_cleared_marks):
             return
@@ -241,7 +251,9 @@ async def _receive(
                 call.pending_marks.add(control.name)
                 if call.barge is not None:
                     call.barge.checkpoint(control.name)
-                nursery.start_soon(_acknowledge, call, control.name, now, report)
+                nursery.start_soon(
+                    _acknowledge, call, control.name, now, report, call.cleared, call.playout_end
+                )
             elif control.kind == "clear":
                 await _clear(call, now)
             elif control.kind == "bad_checkpoint":
@@ -384,6 +396,3 @@ async def run_worker(job: LoadtestJob, progress: Progress | None = None) -> Work
             progress.publish(job.worker, report, report.rtts[len(report.rtts) :])
         outer.cancel_scope.cancel()
     return report
-
-
-# ------------------------------------------------------------------------- processes
