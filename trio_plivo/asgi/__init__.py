@@ -14,6 +14,27 @@ Plivo signature check behave as on the native server's own port.
 * :class:`ASGIWebSocketTransport` -- the :class:`~trio_plivo.transport.MessageTransport` under
   both, for running a call on an ASGI connection yourself.
 
+In a Starlette app (FastAPI: ``app.mount``), served by Hypercorn's Trio worker
+(``hypercorn.trio.serve(app, config)``)::
+
+    from starlette.applications import Starlette
+    from starlette.routing import Mount, WebSocketRoute
+
+    from trio_plivo.asgi import StreamASGIApp, serve_asgi_websocket
+    from trio_plivo.server import StreamServer
+
+    server = StreamServer(handler, max_calls=200)
+
+    async def stream(websocket):  # a route handler: do not accept the WebSocket first
+        await serve_asgi_websocket(websocket.scope, websocket.receive, websocket.send, server)
+
+    app = Starlette(
+        routes=[
+            WebSocketRoute("/stream", stream),
+            Mount("/calls", app=StreamASGIApp(server)),  # or mounted: ws://HOST/calls/...
+        ]
+    )
+
 The native server (:func:`trio_plivo.serve`) stays the fast path: each frame through an ASGI
 server costs more server CPU (measured side by side by ``nox -s bench``, ``bench_asgi``).
 """
