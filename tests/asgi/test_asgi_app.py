@@ -105,8 +105,9 @@ async def test_past_max_calls_and_while_draining_503_before_the_upgrade(autojump
 
 
 async def test_an_unsigned_upgrade_is_refused_before_any_app_code_and_a_signed_one_runs(
-    autojump_clock,
+    autojump_clock, caplog
 ) -> None:
+    caplog.set_level("DEBUG")
     calls: list[str | None] = []
     hooked: list[str] = []
 
@@ -137,6 +138,11 @@ async def test_an_unsigned_upgrade_is_refused_before_any_app_code_and_a_signed_o
     )
     assert server.replays == 1 and server.refusals[403] == 3 and server.total_calls == 1
     assert TOKEN not in repr(app)
+    # The refusals were logged (debug: path, peer, status), never a signature or a nonce.
+    assert "refused /stream from ('203.0.113.7', 40123): 403 invalid signature" in caplog.text
+    for name, value in forged + signed:
+        if name.startswith(b"x-plivo-signature"):
+            assert value.decode() not in caplog.text
 
 
 async def test_on_connect_gets_the_request_from_the_scope_and_can_refuse(autojump_clock) -> None:
