@@ -107,6 +107,7 @@ class WebSocket(WritePath):
         self._closing = False
         self._closed_event: trio.Event | None = None
         self._local_close = False
+        self._held_out = None
         # Frames that arrived in the same read as the handshake.
         self._handle_frames(early_events)
 
@@ -175,6 +176,8 @@ class WebSocket(WritePath):
         messages = self._messages
         while not messages:
             if self._receive_finished():
+                if self._held_out is not None:
+                    await self._send_held()  # the app has had the messages: now the close
                 await trio.lowlevel.checkpoint()
                 raise self._closed_error()
             await self._read_once()
@@ -207,9 +210,19 @@ class WebSocket(WritePath):
             protocol.receive_data(data)
             # Once the handshake is over the protocol only produces frames.
             self._handle_frames(cast("list[Frame]", protocol.events_received()))
+            if protocol.state is not _OPEN:
+                self._hold_failure()
         else:
             protocol.receive_eof()
         await self._flush_control()
+
+    def _hold_failure(self) -> None:
+        """When the read that failed the connection (an invalid frame, Autobahn 3.4 / 4.1.5)
+        also completed messages, hold the close back until they are received, so the app can
+        still answer them (an echo) before it; :meth:`aclose` sends it too."""
+        protocol = self._protocol
+        if self._messages and protocol.close_rcvd is None and not self._local_close:
+            self._held_out = protocol.data_to_send()
 
     def _handle_frames(self, frames: Iterable[Frame]) -> None:
         for frame in frames:

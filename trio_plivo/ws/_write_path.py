@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final, final
 
 import trio
+from websockets.frames import Frame, Opcode
 from websockets.protocol import Protocol, Side, State
 
 from .._exceptions import ConnectionClosed
@@ -76,6 +77,7 @@ class WritePath:
         "_close_timeout",
         "_closed_event",
         "_closing",
+        "_held_out",
         "_local_close",
         "_pending_out",
         "_stream_closed",
@@ -86,6 +88,9 @@ class WritePath:
     _close_timeout: float
     _closed_event: trio.Event | None
     _closing: bool
+    #: The close of a connection failed by the read that also completed messages, held back
+    #: until the app has received them (see WebSocket._hold_failure); replies may go first.
+    _held_out: list[bytes] | None
     _local_close: bool
     _pending_out: list[bytes]
     _stream_closed: bool
@@ -119,8 +124,14 @@ class WritePath:
         try:
             protocol = self._protocol
             if protocol.state is not _OPEN or self._broken or self._stream_closed:
-                await trio.lowlevel.checkpoint()
-                raise self._closed_error()
+                if self._held_out is None or self._broken or self._stream_closed:
+                    await trio.lowlevel.checkpoint()
+                    raise self._closed_error()
+                await trio.lowlevel.checkpoint_if_cancelled()
+                self._pending_out.extend(_replies(protocol, messages))  # ahead of the close
+                if not await self._drain_writes():
+                    await trio.lowlevel.checkpoint()
+                return
             # Checked before the frames exist, so a cancellation here sends nothing at all.
             await trio.lowlevel.checkpoint_if_cancelled()
             for message in messages:
@@ -132,6 +143,17 @@ class WritePath:
                 await trio.lowlevel.checkpoint()
         finally:
             lock.release()
+
+    async def _send_held(self) -> None:
+        """Write the close held back by the read that failed the connection."""
+        held, self._held_out = self._held_out, None
+        if held:
+            self._pending_out.extend(held)
+            await self._write_lock.acquire()
+            try:
+                await self._drain_writes()
+            finally:
+                self._write_lock.release()
 
     async def _flush_control(self) -> None:
         """Write whatever the receive path produced (pong, close echo, EOF)."""
@@ -232,6 +254,9 @@ class WritePath:
         try:
             if protocol.state is _OPEN:
                 protocol.send_close(code, reason)
+            if self._held_out is not None:
+                self._pending_out.extend(self._held_out)
+                self._held_out = None
             await self._drain_writes()
         finally:
             lock.release()
@@ -253,3 +278,15 @@ class WritePath:
             and p.close_sent is not None
             and p.eof_sent
         )
+
+
+def _replies(protocol: Protocol, messages: Sequence[str | bytes]) -> list[bytes]:
+    """``messages`` as frames, built past the protocol object, which sends nothing once it
+    failed the connection: the replies to the messages that came before the failure."""
+    mask, extensions = protocol.side is Side.CLIENT, protocol.extensions
+    return [
+        Frame(Opcode.TEXT, message.encode()).serialize(mask=mask, extensions=extensions)
+        if isinstance(message, str)
+        else Frame(Opcode.BINARY, message).serialize(mask=mask, extensions=extensions)
+        for message in messages
+    ]
