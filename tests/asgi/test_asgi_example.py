@@ -41,7 +41,10 @@ async def test_the_starlette_example_serves_calls_on_its_route_and_its_mount() -
             await eventually(lambda: example.server.active_calls == 0, "the calls' end")
             async with httpx.AsyncClient() as client:
                 health = await client.get(f"http://127.0.0.1:{port}/health")
-    assert routed.counts.play_audio_received == routed.counts.media_sent > 0
+    # Every frame is echoed, except what the clear drops: a frame read together with the
+    # `*` is queued and then cleared (the clear's job, not a loss).
+    sent, echoed = routed.counts.media_sent, routed.counts.play_audio_received
+    assert sent > 0 and sent - 2 <= echoed <= sent
     assert [c.outcome for c in routed.checkpoints] == ["played"]
     assert len(routed.clears) == 1
     assert mounted.violations == () and mounted.counts.play_audio_received > 0

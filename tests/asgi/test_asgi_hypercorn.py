@@ -35,7 +35,10 @@ async def test_echo_mark_and_clear_through_hypercorn_and_starlette(path: str) ->
             await eventually(lambda: server.active_calls == 0, "the call's end")
     assert report.violations == ()
     assert report.counts.media_sent > 0
-    assert report.counts.play_audio_received == report.counts.media_sent  # every frame echoed
+    # Every frame is echoed, except what the clear drops: a frame read together with the
+    # `*` is queued and then cleared (the clear's job, not a loss).
+    sent, echoed = report.counts.media_sent, report.counts.play_audio_received
+    assert sent > 0 and sent - 2 <= echoed <= sent
     assert [(c.name, c.outcome) for c in report.checkpoints] == [("dtmf-5", "played")]
     assert len(report.clears) == 1
     assert (report.close.by, report.close.code) == ("plivo", 1000)

@@ -438,3 +438,25 @@ async def test_play_with_room_in_the_buffer_queues_without_yielding(pair, autoju
                 scope.cancel()
                 await call.play(ulaw(20))
             assert scope.cancelled_caught
+
+
+async def test_audio_handed_to_a_waiting_sender_just_before_a_clear_never_plays(
+    pair, autojump_clock
+) -> None:
+    # play() gives a piece straight to a sender waiting for audio, without a schedule point;
+    # a clear right behind it must still drop that piece (it is in neither the queue nor the
+    # channel), or it goes out after clearAudio: old audio after a barge-in.
+    app, peer = pair
+    with trio.fail_after(10):
+        await peer.start()
+        async with open_call(app) as call, trio.open_nursery() as nursery:
+            await nursery.start(peer.collect)
+            await trio.testing.wait_all_tasks_blocked()  # the sender waits for audio
+            await call.play(ulaw(20, value=0x40))
+            await call.clear()
+            await call.play(ulaw(20, value=0x80))  # after the clear: this one plays
+            await trio.sleep(0.5)
+            nursery.cancel_scope.cancel()
+    events = [r.message["event"] for r in peer.received]
+    assert events == ["clearAudio", "playAudio"]
+    assert audio_payloads(peer.received) == [ulaw(20, value=0x80)]

@@ -47,6 +47,9 @@ class _Wake:
 
 _WAKE: Final = _Wake()
 
+#: What goes through the playback channel: (generation, audio piece or mark).
+_Queued = tuple[int, "bytes | Mark"]
+
 
 @attrs.define(eq=False)
 class _Segment:
@@ -76,7 +79,10 @@ class Playback:
         self._finish = finish
         self._closed_error = closed_error
         pieces = max(1, math.ceil(config.playback_buffer_ms / PIECE_MS))
-        self._play_send, self._play_receive = trio.open_memory_channel[bytes | Mark | _Wake](pieces)
+        # Each piece travels with the generation it was queued in: a piece handed straight
+        # to a sender waiting in receive() is in neither the channel nor ``_items`` when a
+        # clear runs, so the sender itself must drop what an older generation queued.
+        self._play_send, self._play_receive = trio.open_memory_channel[_Queued | _Wake](pieces)
         # Sender-owned state (mutated by clear() too, which runs between the sender's awaits).
         self._items: deque[bytes | Mark] = deque()
         self._head_offset = 0
@@ -136,9 +142,9 @@ class Playback:
                 # cancellation is still honoured. A full buffer waits, which yields.
                 await trio.lowlevel.checkpoint_if_cancelled()
                 try:
-                    play_send.send_nowait(chunk)
+                    play_send.send_nowait((generation, chunk))
                 except trio.WouldBlock:
-                    await play_send.send(chunk)
+                    await play_send.send((generation, chunk))
             except (trio.ClosedResourceError, trio.BrokenResourceError):
                 raise self._closed_error() from None
             self.queued_since_mark_ms += len(chunk) * self._ms_per_byte
@@ -168,7 +174,7 @@ class Playback:
         """Queue ``mark`` behind everything queued so far."""
         self.queued_since_mark_ms = 0.0
         try:
-            await self._play_send.send(mark)
+            await self._play_send.send((self.generation, mark))
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             raise self._closed_error() from None
 
@@ -250,9 +256,9 @@ class Playback:
                             item = receive_nowait()
                         except (trio.WouldBlock, trio.EndOfChannel):
                             break
-                        if isinstance(item, _Wake):
+                        if isinstance(item, _Wake) or item[0] != self.generation:
                             continue
-                        items.append(item)
+                        items.append(item[1])
                     head = items[0]
                     if type(head) is Mark:
                         if self._remainder:
@@ -327,14 +333,8 @@ class Playback:
         except ConnectionClosed as exc:
             self._finish(exc.code, exc.reason)
 
-    def _frame_message(
-        self,
-        frame: bytes,
-        clock: PlayoutClock,
-        now: float,
-        woke_late: bool,
-    ) -> Message:
-        if woke_late and clock.starved(now):
+    def _frame_message(self, frame: bytes, clock: PlayoutClock, now: float, late: bool) -> Message:
+        if late and clock.starved(now):
             self.late_frames += 1
         start = clock.frame_sent(now)
         if self._taps.watch_sent:
@@ -347,6 +347,11 @@ class Playback:
         message = self._encode(PlayAudio(payload=frame))
         assert message is not None  # every provider puts audio on the wire
         return message
+
+    def _accept(self, item: _Queued | _Wake) -> None:
+        """Keep a received piece unless it is a wake-up or a clear came after it was queued."""
+        if not isinstance(item, _Wake) and item[0] == self.generation:
+            self._items.append(item[1])
 
     def _partial_deadline(self, clock: PlayoutClock, frame_s: float) -> float:
         return max(clock.play_head - frame_s, self._remainder_since + frame_s)
@@ -370,8 +375,7 @@ class Playback:
                 await trio.sleep_forever()  # closing: the call's cancel is on its way
             finally:
                 self._waiting_for_audio = False
-            if not isinstance(item, _Wake):
-                items.append(item)
+            self._accept(item)
             return deadline
         if items:
             # Pacing: only the deadline (or an urgent message) wakes us. The metronome's
@@ -382,9 +386,7 @@ class Playback:
             self._wake = scope
             try:
                 # A partial frame waits for more audio, at most until the deadline.
-                item = await self._play_receive.receive()
-                if not isinstance(item, _Wake):
-                    items.append(item)
+                self._accept(await self._play_receive.receive())
             except (trio.EndOfChannel, trio.ClosedResourceError):
                 await trio.sleep_forever()  # closing: the call's cancel is on its way
             finally:
