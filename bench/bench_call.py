@@ -22,15 +22,14 @@ from __future__ import annotations
 import argparse
 import base64
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import orjson
 import trio
 import trio.testing
 
-from trio_plivo import Call, CallConfig, serve_call
+from trio_plivo import Call, CallConfig, ConnectionClosed, serve_call
 from trio_plivo.apps.echo import echo
-from trio_plivo.transport import MemoryTransport, memory_transport_pair
 
 _PAYLOAD = base64.b64encode(b"\xff" * 160).decode()
 
@@ -75,33 +74,52 @@ async def _prompt(call: Call) -> None:
         pass
 
 
-async def _caller(transport: MemoryTransport, n: int, frames: int) -> None:
-    await transport.send_messages([_start(n)])
+class _BenchTransport:
+    """The server's end of one call: frames come from the ticker's channel, what the call
+    sends is only counted. The reader still blocks and wakes per frame (as on a socket),
+    but the harness itself costs one ``send_nowait`` per frame, not a task of its own."""
+
+    def __init__(self) -> None:
+        self.inbox, self._receive = trio.open_memory_channel[str](64)
+        self.sent = 0
+
+    async def receive_message(self) -> str:
+        try:
+            return await self._receive.receive()
+        except trio.EndOfChannel:
+            raise ConnectionClosed("done", code=1000) from None
+
+    async def send_messages(self, messages: Sequence[str | bytes]) -> None:
+        await trio.lowlevel.checkpoint()
+        self.sent += len(messages)
+
+    async def aclose(self, code: int = 1000, reason: str = "") -> None:
+        await trio.lowlevel.checkpoint()
+
+
+async def _ticker(transports: list[_BenchTransport], frames: int) -> None:
+    """One task plays every caller: a ``media`` frame to each call per 20 ms of virtual time."""
+    for n, transport in enumerate(transports):
+        transport.inbox.send_nowait(_start(n))
+    media = [[_media(n, seq) for seq in range(2, 12)] for n in range(len(transports))]
     deadline = trio.current_time()
-    for seq in range(2, frames + 2):
-        await transport.send_messages([_media(n, seq)])
+    for index in range(frames):
+        for n, transport in enumerate(transports):
+            transport.inbox.send_nowait(media[n][index % 10])
         deadline += 0.020
         await trio.sleep_until(deadline)
-    await transport.aclose(1000, "done")
-
-
-async def _drain(transport: MemoryTransport) -> None:
-    try:
-        while True:
-            await transport.receive_message()
-    except Exception:
-        return
+    for transport in transports:
+        transport.inbox.close()
 
 
 async def _run(app: Callable[[Call], Awaitable[None]], calls: int, frames: int) -> None:
+    transports = [_BenchTransport() for _ in range(calls)]
     async with trio.open_nursery() as nursery:
-        for n in range(calls):
-            provider, server = memory_transport_pair(1024)
-            nursery.start_soon(_drain, provider)
-            nursery.start_soon(_caller, provider, n, frames)
+        for transport in transports:
             nursery.start_soon(
-                lambda s=server: serve_call(s, app, config=CallConfig(), handler_grace=0.1)
+                lambda t=transport: serve_call(t, app, config=CallConfig(), handler_grace=0.1)
             )
+        nursery.start_soon(_ticker, transports, frames)
 
 
 APPS: dict[str, Callable[[Call], Awaitable[None]]] = {"echo": echo, "prompt": _prompt}
