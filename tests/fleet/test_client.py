@@ -13,7 +13,7 @@ from trio_plivo.fleet import RedisError, RedisTimeout, RedisURL
 from trio_plivo.fleet._client import RedisClient, open_redis
 from trio_plivo.fleet._pubsub import Message, subscribe
 
-from .conftest import PASSWORD, RedisServer, everything_said
+from .conftest import PASSWORD, RedisServer, eventually, everything_said
 
 
 @asynccontextmanager
@@ -110,6 +110,14 @@ async def test_the_next_command_reconnects_after_the_server_kills_the_client(
         first_id = await client.execute("CLIENT", "ID")
         # The reply to its own kill is the connection's last word.
         assert await client.execute("CLIENT", "KILL", "ID", first_id, "SKIPME", "no") == 1
+        # Redis closes the socket just after that reply; wait until it has (under load it
+        # can lag), so the next command meets a connection the server really closed.
+        async with connected(redis_server.url) as observer:
+
+            async def gone() -> bool:
+                return await observer.execute("CLIENT", "LIST", "ID", first_id) == ""
+
+            await eventually(gone)
         assert await client.execute("GET", f"{namespace}:k") == "v"
         assert await client.execute("CLIENT", "ID") != first_id
 
