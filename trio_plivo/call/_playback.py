@@ -17,13 +17,11 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import AsyncIterable, Callable
-from typing import Final
 
-import attrs
 import trio
 
 from .._exceptions import CallClosed, ConnectionClosed, LocalProtocolError
-from .._format import AudioFormat, Encoding
+from .._format import AudioFormat
 from ..audio import WireEncoder
 from ..protocol import Checkpoint, OutboundCommand, PlayAudio, ProviderCodec
 from ..protocol._detect import detected_codec
@@ -32,31 +30,11 @@ from ._config import PIECE_MS, CallConfig
 from ._marks import Mark
 from ._metronome import Alarm
 from ._pacing import PlayoutClock
+from ._playback_items import SILENCE, WAKE, Queued, Segment, Wake, pieces
 from ._reader import Finish
 from ._taps import Taps
 
 __all__ = ["Playback"]
-
-_SILENCE: Final = {Encoding.MULAW: 0xFF, Encoding.ALAW: 0xD5, Encoding.L16: 0x00}
-
-
-class _Wake:
-    """Put through the playback channel to wake a sender waiting for audio (cheaper than a
-    cancel scope around every wait)."""
-
-
-_WAKE: Final = _Wake()
-
-#: What goes through the playback channel: (generation, audio piece or mark).
-_Queued = tuple[int, "bytes | Mark"]
-
-
-@attrs.define(eq=False)
-class _Segment:
-    """The audio sent since the last mark (or clear): where its playout started, how long."""
-
-    start: float | None = None
-    sent_ms: float = 0.0
 
 
 class Playback:
@@ -82,15 +60,20 @@ class Playback:
         # Each piece travels with the generation it was queued in: a piece handed straight
         # to a sender waiting in receive() is in neither the channel nor ``_items`` when a
         # clear runs, so the sender itself must drop what an older generation queued.
-        self._play_send, self._play_receive = trio.open_memory_channel[_Queued | _Wake](pieces)
+        self._play_send, self._play_receive = trio.open_memory_channel[Queued | Wake](pieces)
         # Sender-owned state (mutated by clear() too, which runs between the sender's awaits).
         self._items: deque[bytes | Mark] = deque()
         self._head_offset = 0
         self._remainder = bytearray()
         self._remainder_since = -math.inf
-        self._segment = _Segment()
+        self._segment = Segment()
         self._urgent: list[Message] = []
         self._urgent_sent: list[trio.Event] = []
+        # Items sent into the channel and not yet received, so the sender can tell the channel
+        # is empty without a receive_nowait() raising WouldBlock (an exception per wake-up).
+        # Counted before each send; a send cancelled while blocked is forgiven at the next
+        # WouldBlock, so the count can only make the sender look once too often.
+        self._in_channel = 0
         self._wake: trio.CancelScope | None = None
         self._alarm = Alarm()
         self._encode: Callable[[OutboundCommand], Message | None] = codec.send
@@ -130,7 +113,7 @@ class Playback:
             await trio.lowlevel.checkpoint()
             return generation == self.generation
         piece = self._piece_bytes
-        chunks = (audio,) if size <= piece else _pieces(audio, piece)
+        chunks = (audio,) if size <= piece else pieces(audio, piece)
         play_send = self._play_send
         for chunk in chunks:
             if generation != self.generation:
@@ -141,6 +124,7 @@ class Playback:
                 # scheduler (one task switch less per echoed frame, measured in bench echo);
                 # cancellation is still honoured. A full buffer waits, which yields.
                 await trio.lowlevel.checkpoint_if_cancelled()
+                self._in_channel += 1
                 try:
                     play_send.send_nowait((generation, chunk))
                 except trio.WouldBlock:
@@ -173,6 +157,7 @@ class Playback:
     async def queue_mark(self, mark: Mark) -> None:
         """Queue ``mark`` behind everything queued so far."""
         self.queued_since_mark_ms = 0.0
+        self._in_channel += 1
         try:
             await self._play_send.send((self.generation, mark))
         except (trio.ClosedResourceError, trio.BrokenResourceError):
@@ -193,8 +178,9 @@ class Playback:
             try:
                 self._play_receive.receive_nowait()
             except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                self._in_channel = 0
                 break
-        self._segment = _Segment()
+        self._segment = Segment()
         self.queued_since_mark_ms = 0.0
         self.unsent_bytes = 0
         if self.clock is not None:
@@ -208,7 +194,8 @@ class Playback:
             self._urgent_sent.append(sent)
         if self._waiting_for_audio:
             # The sender is blocked in receive(), so the channel is empty: this can't block.
-            self._play_send.send_nowait(_WAKE)
+            self._in_channel += 1
+            self._play_send.send_nowait(WAKE)
         elif self._alarm.armed:
             self._alarm.ring()
         elif self._wake is not None:
@@ -229,7 +216,7 @@ class Playback:
         frame_ms = self._codec.frame_ms
         frame_bytes = fmt.bytes_for(frame_ms)
         frame_s = frame_ms / 1000.0
-        silence = bytes([_SILENCE[fmt.encoding]]) * frame_bytes
+        silence = bytes([SILENCE[fmt.encoding]]) * frame_bytes
         # A provider with long frames (Exotel: 100 ms) needs a lead of at least one frame.
         lead_s = max(self._config.lead_ms / 1000.0, frame_s)
         clock = self.clock = PlayoutClock(frame_s, lead_s)
@@ -252,11 +239,15 @@ class Playback:
                 now = trio.current_time()
                 while True:
                     if not items:
+                        if not self._in_channel:
+                            break  # empty: no WouldBlock raised and caught per wake-up
                         try:
                             item = receive_nowait()
                         except (trio.WouldBlock, trio.EndOfChannel):
+                            self._in_channel = 0  # what was counted but never sent
                             break
-                        if isinstance(item, _Wake) or item[0] != self.generation:
+                        self._in_channel -= 1
+                        if isinstance(item, Wake) or item[0] != self.generation:
                             continue
                         items.append(item[1])
                     head = items[0]
@@ -276,7 +267,7 @@ class Playback:
                         head.sent_at = now
                         head.segment_start = self._segment.start
                         head.sent_ms = self._segment.sent_ms
-                        self._segment = _Segment()
+                        self._segment = Segment()
                         continue
                     if not clock.may_send(now):
                         break
@@ -348,9 +339,10 @@ class Playback:
         assert message is not None  # every provider puts audio on the wire
         return message
 
-    def _accept(self, item: _Queued | _Wake) -> None:
+    def _accept(self, item: Queued | Wake) -> None:
         """Keep a received piece unless it is a wake-up or a clear came after it was queued."""
-        if not isinstance(item, _Wake) and item[0] == self.generation:
+        self._in_channel -= 1
+        if not isinstance(item, Wake) and item[0] == self.generation:
             self._items.append(item[1])
 
     def _partial_deadline(self, clock: PlayoutClock, frame_s: float) -> float:
@@ -367,7 +359,7 @@ class Playback:
         else:
             deadline = math.inf
         if deadline == math.inf:
-            # Nothing to pace: just wait for audio (or a _WAKE from an urgent message).
+            # Nothing to pace: just wait for audio (or a WAKE from an urgent message).
             self._waiting_for_audio = True
             try:
                 item = await self._play_receive.receive()
@@ -392,8 +384,3 @@ class Playback:
             finally:
                 self._wake = None
         return deadline
-
-
-def _pieces(audio: bytes, size: int) -> list[bytes]:
-    view = memoryview(audio)
-    return [bytes(view[offset : offset + size]) for offset in range(0, len(audio), size)]
