@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Coroutine, Mapping
 from contextlib import suppress
+from typing import Any
 
 import trio
 
@@ -178,11 +179,10 @@ class Call:
     def __aiter__(self) -> Call:
         return self
 
-    async def __anext__(self) -> InboundEvent:
-        try:
-            return await self._inbound.get()
-        except trio.EndOfChannel:
-            raise StopAsyncIteration from None
+    def __anext__(self) -> Coroutine[Any, Any, InboundEvent]:
+        # The queue's own coroutine, ending with StopAsyncIteration: no wrapper frame to
+        # resume per event.
+        return self._inbound.get(StopAsyncIteration)
 
     async def next_event(self) -> InboundEvent:
         """The next inbound event. Raises :class:`CallClosed` once the call is over and every

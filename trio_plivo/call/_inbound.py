@@ -71,31 +71,30 @@ class InboundQueue:
         while waiters:
             reschedule(waiters.popleft())
 
-    async def get(self) -> InboundEvent:
-        """The next event, waiting if there is none. Raises ``trio.EndOfChannel`` once the
-        queue is closed and empty."""
+    async def get(self, end: type[Exception] = trio.EndOfChannel) -> InboundEvent:
+        """The next event, waiting if there is none. Raises ``end`` (``trio.EndOfChannel``
+        unless told otherwise) once the queue is closed and empty."""
         items = self._items
         if items:
             # No wait, so no schedule point; still a cancel point.
             await trio.lowlevel.checkpoint_if_cancelled()
         else:
+            waiters = self._waiters
             while not items:
                 if self._closed:
                     await trio.lowlevel.checkpoint()
-                    raise trio.EndOfChannel
-                await self._wait()
+                    raise end
+                # Waiting inline rather than in a helper coroutine: one frame less to resume
+                # on every event of every call.
+                task = current_task()
+                waiters.append(task)
+
+                def abort(_: object, task: Task = task) -> Abort:
+                    waiters.remove(task)
+                    return Abort.SUCCEEDED
+
+                await wait_task_rescheduled(abort)
         event = items.popleft()
         if type(event) is Media:
             self._media_count -= 1
         return event
-
-    async def _wait(self) -> None:
-        task = current_task()
-        waiters = self._waiters
-        waiters.append(task)
-
-        def abort(_: object) -> Abort:
-            waiters.remove(task)
-            return Abort.SUCCEEDED
-
-        await wait_task_rescheduled(abort)
