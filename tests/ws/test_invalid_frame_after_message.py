@@ -10,10 +10,10 @@ import hashlib
 import pytest
 import trio
 import trio.testing
-from test_connection import RawPeer, expect_closed, raw_pair
+from test_connection import UPGRADE, RawPeer, expect_closed, raw_pair
 from websockets.frames import Frame, Opcode
 
-from trio_plivo.ws import connect_websocket_stream
+from trio_plivo.ws import accept_websocket, connect_websocket_stream
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -112,3 +112,32 @@ async def raw_server(stream: trio.abc.Stream, after_101: bytes = b"") -> None:
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n" + after_101
     )
+
+
+@INVALID
+async def test_server_with_the_message_and_the_invalid_frame_behind_the_request(
+    spoil: object,
+) -> None:
+    # The request, a message and an invalid frame in one read: the handshake still completes,
+    # the message is delivered, then the connection fails with 1002 (it must not look open).
+    assert callable(spoil)
+    with trio.fail_after(5):
+        client_stream, server_stream = trio.testing.memory_stream_pair()
+        peer = RawPeer(client_stream)
+        hello = Frame(Opcode.TEXT, b"hello").serialize(mask=True)
+        bad = spoil(Frame(Opcode.TEXT, b"bad").serialize(mask=True))
+        await client_stream.send_all(UPGRADE + hello + bad)
+        server = await accept_websocket(server_stream)
+        assert server is not None
+        assert await server.receive_message() == "hello"
+        await expect_closed(server.receive_message, 1002)
+        while b"\r\n\r\n" not in peer.buffer:
+            assert await peer._fill(len(peer.buffer) + 1)
+        head, _, rest = bytes(peer.buffer).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101")
+        peer.buffer = bytearray(rest)
+        frames = await read_frames_until_close(peer)
+        assert frames[-1][0] is Opcode.CLOSE
+        assert frames[-1][1][:2] == (1002).to_bytes(2, "big")
+        await client_stream.aclose()
+        await server.aclose()

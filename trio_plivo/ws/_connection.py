@@ -224,6 +224,15 @@ class WebSocket(WritePath):
         if self._messages and protocol.close_rcvd is None and not self._local_close:
             self._held_out = protocol.data_to_send()
 
+    def _fail_after_handshake(self, code: int, reason: str) -> None:
+        """Frames that came with the upgrade request failed the connection before the 101
+        could carry a close frame: fail it now, the close held back (as _hold_failure does)
+        until the messages that came before the invalid frame are received."""
+        protocol = self._protocol
+        protocol.eof_sent = False  # the end-of-stream queued before the 101 was not written
+        protocol.fail(code, reason)
+        self._held_out = protocol.data_to_send()
+
     def _handle_frames(self, frames: Iterable[Frame]) -> None:
         for frame in frames:
             opcode = frame.opcode

@@ -13,13 +13,14 @@ from typing import Generic, TypeVar
 
 import attrs
 import trio
+from websockets.exceptions import PayloadTooBig, ProtocolError
 from websockets.frames import Frame
 from websockets.http11 import Request, Response
 from websockets.protocol import Protocol
 
 from ._socketio import READ_SIZE
 
-__all__ = ["HandshakeRead", "read_handshake"]
+__all__ = ["HandshakeRead", "early_failure", "read_handshake"]
 
 _Message = TypeVar("_Message", Request, Response)
 
@@ -64,3 +65,23 @@ async def read_handshake(
             return HandshakeRead(first, frames, protocol.data_to_send() if frames else [])
         if not data or gave_up():
             return HandshakeRead(None, [], [])
+
+
+def early_failure(protocol: Protocol) -> tuple[int, str] | None:
+    """The close code and reason for frames that came with the handshake and failed the
+    connection (an invalid frame, bad UTF-8, a message too big), ``None`` if none did.
+
+    The protocol fails the connection as it parses them, before our side's handshake message
+    is written, so no close frame could go out then: the caller fails it again once the
+    connection is open, with the code the protocol chose (the same mapping as its parser's).
+    """
+    exc = protocol.parser_exc
+    if exc is None or isinstance(exc, EOFError):
+        return None
+    if isinstance(exc, ProtocolError):
+        return 1002, str(exc)
+    if isinstance(exc, UnicodeDecodeError):
+        return 1007, f"{exc.reason} at position {exc.start}"
+    if isinstance(exc, PayloadTooBig):
+        return 1009, str(exc)
+    return 1011, ""

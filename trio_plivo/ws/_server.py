@@ -13,7 +13,7 @@ from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
 
 from ._connection import WebSocket
-from ._handshake_read import read_handshake
+from ._handshake_read import early_failure, read_handshake
 from ._headers import Headers
 from ._types import HandshakeRequest, HTTPResponse
 
@@ -73,6 +73,7 @@ async def accept_websocket(
                     response = _plain_response(500, b"Internal Server Error\n")
                     await _send_bytes(stream, [response.serialize()])
                     raise
+            failure = early_failure(protocol)  # before the 101 makes the protocol OPEN
             response = _http_response(answer) if answer is not None else protocol.accept(request)
             protocol.send_response(response)
             if response.status_code != 101:
@@ -82,13 +83,16 @@ async def accept_websocket(
             # precede it, and go out now rather than on the next read.
             await _send_bytes(stream, [*protocol.data_to_send(), *read.early_answers])
             accepted = True
-            return WebSocket(
+            ws = WebSocket(
                 stream,
                 protocol,
                 request=handshake,
                 close_timeout=close_timeout,
                 early_events=read.early_frames,
             )
+            if failure is not None:
+                ws._fail_after_handshake(*failure)
+            return ws
         return None  # handshake timed out
     finally:
         if not accepted:
