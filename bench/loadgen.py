@@ -23,8 +23,7 @@ concurrent real-time calls with p99 <= 200 ms and no lost frames, p99 at 300 cal
 echoes/s and server CPU microseconds per echoed frame (from /proc/<pid>/stat).
 
 Calls are split over ``workers`` processes (each its own ``trio.run``) and results merged.
-Only ever point this at 127.0.0.1. A ``wss://`` server with a throwaway certificate: pass its
-CA as ``cafile`` (the generator's callers then verify the server against it).
+Only ever point this at 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -122,47 +121,24 @@ def run_realtime(
     grace: float = 1.0,
     workers: int = 1,
     cpus: set[int] | None = None,
-    cafile: str | None = None,
 ) -> RealtimeResult:
     """``calls`` simulated real-time callers (:func:`trio_plivo.testing._loadtest.run_loadtest`
     without the DTMF, so bare echo servers compare): connections spread over ``ramp`` s, then
-    ``settle`` s unmeasured, then ``duration`` s measured (loss is counted throughout).
-    ``cafile``: the CA a ``wss://`` server's certificate is checked against."""
-    with trusting(cafile):
-        result = run_loadtest(
-            url,
-            calls,
-            duration=duration,
-            ramp=ramp,
-            settle=settle,
-            grace=grace,
-            processes=workers,
-            dtmf=None,
-            cpus=cpus,
-        )
+    ``settle`` s unmeasured, then ``duration`` s measured (loss is counted throughout)."""
+    result = run_loadtest(
+        url,
+        calls,
+        duration=duration,
+        ramp=ramp,
+        settle=settle,
+        grace=grace,
+        processes=workers,
+        dtmf=None,
+        cpus=cpus,
+    )
     return RealtimeResult(
         result.url, result.calls, result.duration, result.report, result.processes, result.ramp
     )
-
-
-@contextlib.contextmanager
-def trusting(cafile: str | None) -> Iterator[None]:
-    """While inside, TLS clients made with ``ssl.create_default_context()`` -- the load
-    generator's, in this process and in the worker processes it starts -- trust ``cafile``
-    (through ``SSL_CERT_FILE``, which OpenSSL reads when a context loads its default CAs: the
-    generator runs in other processes, where an ``SSLContext`` object cannot be passed)."""
-    if cafile is None:
-        yield
-        return
-    before = os.environ.get("SSL_CERT_FILE")
-    os.environ["SSL_CERT_FILE"] = cafile
-    try:
-        yield
-    finally:
-        if before is None:
-            del os.environ["SSL_CERT_FILE"]
-        else:
-            os.environ["SSL_CERT_FILE"] = before
 
 
 # -------------------------------------------------------------------- flood
@@ -444,17 +420,14 @@ def sweep(
     pin: bool = True,
     retries: int = 2,
     log: bool = True,
-    cafile: str | None = None,
 ) -> SweepReport:
     """Step the number of real-time calls against ``server_command`` until one fails (or
     ``cap``), always including 300; then one flood run. A step whose generator fell behind
-    its schedule is run again up to ``retries`` times. ``cafile``: the CA of a ``wss://``
-    server's certificate. See the module docstring."""
+    its schedule is run again up to ``retries`` times. See the module docstring."""
     can_pin = pin and shutil.which("taskset") is not None and len(os.sched_getaffinity(0)) > 1
     generator_cpus = {1} if can_pin else None
     steps: list[tuple[RealtimeResult, float]] = []
-    server = running_server(server_command, pin_cpu=0 if can_pin else None)
-    with trusting(cafile), server as (url, pid):
+    with running_server(server_command, pin_cpu=0 if can_pin else None) as (url, pid):
         calls = step
         while calls <= cap:
             for attempt in range(1 + retries):

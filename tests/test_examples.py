@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from examples_loader import load_example
 
 from trio_plivo import L16_8K, L16_16K, MULAW_8K
 from trio_plivo.testing import CallerAudio, FakePlivo, run_handler
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
 
 def load(name: str):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_example(name)
 
 
 async def test_echo_example(autojump_clock) -> None:

@@ -3,29 +3,19 @@ on the mounted app, echoed with marks and a clear, beside the app's own /health 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import httpx
 import pytest
 import trio
 from asgi_helpers import eventually, running_hypercorn
+from examples_loader import load_example as load_examples_file
 
 from trio_plivo.testing import CallerAudio, FakePlivo
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "asgi_starlette.py"
 
 pytestmark = pytest.mark.slow
 
 
 def load_example():
-    spec = importlib.util.spec_from_file_location("example_asgi_starlette", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_examples_file("asgi_starlette")
 
 
 async def test_the_starlette_example_serves_calls_on_its_route_and_its_mount() -> None:

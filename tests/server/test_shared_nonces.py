@@ -130,12 +130,16 @@ async def test_a_cache_that_fails_refuses_with_503_and_logs_no_secret(
     assert metrics["trio_plivo_replayed_signatures_total"] == 0
 
 
+def server_with_a_hanging_cache() -> StreamServer:
+    nonces = SharedNonces()
+    nonces.hangs = True
+    return fleet_server(nonces)
+
+
 async def test_a_cache_too_slow_for_the_handshake_deadline_is_answered_503_in_time(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    nonces = SharedNonces()
-    nonces.hangs = True
-    server = fleet_server(nonces)
+    server = server_with_a_hanging_cache()
     server.handshake_timeout = 4.0
     started = trio.current_time()
     status, _ = await upgrade(server, signature_headers(URL, TOKEN, method="GET"))
@@ -148,9 +152,7 @@ async def test_with_a_front_deadline_the_check_gets_what_is_left(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     """The one-port front spent part of the head's deadline: the shared check gets the rest."""
-    nonces = SharedNonces()
-    nonces.hangs = True
-    server = fleet_server(nonces)
+    server = server_with_a_hanging_cache()
     client, server_side = trio.testing.memory_stream_pair()
     async with trio.open_nursery() as nursery:
         deadline = trio.current_time() + 1.0

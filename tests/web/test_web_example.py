@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import attrs
 import numpy as np
 import trio
+from examples_loader import load_example as load_examples_file
 from web_helpers import FORM, TOKEN, request
 
 from trio_plivo import L16_16K, CallConfig
@@ -17,16 +14,9 @@ from trio_plivo.audio import WavAudio
 from trio_plivo.signatures import signature_headers
 from trio_plivo.testing import CallerAudio, FakePlivo
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "plivo_deployment.py"
-
 
 def load_example():
-    spec = importlib.util.spec_from_file_location("example_plivo_deployment", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_examples_file("plivo_deployment")
 
 
 @attrs.define

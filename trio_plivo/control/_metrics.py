@@ -163,21 +163,21 @@ class ServerMetrics:
             refusals.add_metric([*worker, str(status)], count)
         yield refusals
 
-        replays = CounterMetricFamily(
-            "trio_plivo_replayed_signatures",
-            "Signed upgrades refused because their nonce was seen before",
-            labels=base,
-        )
-        replays.add_metric(worker, self.server.replays)
-        yield replays
-
-        unchecked = CounterMetricFamily(
-            "trio_plivo_replay_check_failures",
-            "Signed upgrades refused (503) because the shared nonce cache could not answer",
-            labels=base,
-        )
-        unchecked.add_metric(worker, self.server.replay_check_failures)
-        yield unchecked
+        for name, text, value in (
+            (
+                "trio_plivo_replayed_signatures",
+                "Signed upgrades refused because their nonce was seen before",
+                self.server.replays,
+            ),
+            (
+                "trio_plivo_replay_check_failures",
+                "Signed upgrades refused (503) because the shared nonce cache could not answer",
+                self.server.replay_check_failures,
+            ),
+        ):
+            counter = CounterMetricFamily(name, text, labels=base)
+            counter.add_metric(worker, value)
+            yield counter
 
         for name, text, histogram in (
             ("trio_plivo_mark_round_trip_seconds", "Mark sent to played", self._round_trips),
