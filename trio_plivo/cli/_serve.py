@@ -19,7 +19,7 @@ from ..call import CallConfig
 from ..protocol import codec_factory_for
 from ..server import StreamServer
 from ..signatures import SignatureValidator
-from ..workers import serve_args_with_workers
+from ..workers import serve_args_with_workers, tune_gc_for_serving
 from ..workers._options import REGISTRY_NEEDS, enter_registry
 
 if TYPE_CHECKING:
@@ -76,6 +76,7 @@ async def _serve(args: argparse.Namespace) -> None:
     if args.registry and token is None and server.signature_validator is None:
         raise ConfigurationError(REGISTRY_NEEDS)
     _front_for(args, server, token, None)  # a bad option is a ConfigurationError (exit 2) now
+    tune_gc_for_serving()  # the app is loaded and the server built: freeze all that
     async with AsyncExitStack() as stack:
         fleet = None
         if args.registry:

@@ -27,12 +27,14 @@ load balancer instead.
 
 from __future__ import annotations
 
+from ._gc import SERVING_GC_THRESHOLDS, tune_gc_for_serving
 from ._identity import WORKER_ID_ENV, WorkerIdFilter, current_worker_id
 from ._options import ServeOptions, worker_count
 from ._run import add_workers_argument, run_workers, serve_args_with_workers
 from ._supervisor import RestartPolicy, WorkerPool, describe_exit
 
 __all__ = [
+    "SERVING_GC_THRESHOLDS",
     "WORKER_ID_ENV",
     "RestartPolicy",
     "ServeOptions",
@@ -43,5 +45,6 @@ __all__ = [
     "describe_exit",
     "run_workers",
     "serve_args_with_workers",
+    "tune_gc_for_serving",
     "worker_count",
 ]

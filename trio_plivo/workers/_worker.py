@@ -28,6 +28,7 @@ from .._exceptions import ConfigurationError
 from ..apps import load_app
 from ..call import CallHandler
 from ..server import StreamServer
+from ._gc import tune_gc_for_serving
 from ._identity import WORKER_LOG_FORMAT, WorkerIdFilter
 from ._options import CONFIGURATION_EXIT, WorkerSpec, build_server, enter_registry
 from ._sockets import open_listeners
@@ -147,6 +148,7 @@ def main() -> int:
     except Exception:  # the app's own module failed to import: it would fail every time
         logger.exception("loading app %r failed", spec.options.app)
         return CONFIGURATION_EXIT
+    tune_gc_for_serving()
     if spec.options.registry:
         trio.run(_serve_with_registry, spec, handler)
     else:
