@@ -68,6 +68,7 @@ from trio_plivo import serve
 from trio_plivo.agent import AgentConfig, LLMEvent, Message, Summary, run_agent
 from trio_plivo.call import Call
 from trio_plivo.testing._loadtest import split
+from trio_plivo.workers import tune_gc_for_serving
 
 STT_S, LLM_S, TTS_S = 0.100, 0.150, 0.050
 END_OF_TURN_MS = 300.0
@@ -400,6 +401,9 @@ def show(label: str, r: dict[str, float], *, bare: bool = False) -> None:
 
 
 def run(calls: int, turns: int, **options: object) -> dict[str, float]:
+    # This process serves the agents as `trio-plivo serve` would, so its collector is tuned
+    # the same way (the callers run in other processes).
+    tune_gc_for_serving()
     return trio.run(partial(measure, calls, turns, **options))  # type: ignore[arg-type]
 
 

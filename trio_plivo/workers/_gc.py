@@ -2,10 +2,11 @@
 
 Every call keeps a few hundred objects alive (its tasks, channels, queued audio), and every
 frame allocates short-lived ones, so CPython's collector runs often, and its full collections
-walk every object in the process, the thousands that importing the app created included. With
-300 calls on one core such a pause leaves a backlog of frames that takes seconds to drain
-(``python -m bench.bench_capacity``: p99 echo 345 ms with the defaults, 70 ms tuned, the same
-CPU per frame). Freezing what exists once the app is loaded takes it out of every later
+walk every object in the process, the thousands that importing the app created included. On
+a nearly busy core such a pause leaves a backlog of frames that drains slowly. Measured with
+``python -m bench.bench_capacity`` at 300 calls, tuned against untuned in the same runs (the
+same CPU per frame): p99 echo 70 against 345 ms, and 177 against 399 ms; on a faster spell of
+the same machine both stayed near 50 ms. Freezing what exists once the app is loaded takes it out of every later
 collection, and a higher first threshold makes collections rarer without changing what they
 free (the call machinery's objects are freed by reference counting, not by the collector).
 """
