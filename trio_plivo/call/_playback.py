@@ -56,11 +56,11 @@ class Playback:
         self._taps = taps
         self._finish = finish
         self._closed_error = closed_error
-        pieces = max(1, math.ceil(config.playback_buffer_ms / PIECE_MS))
+        capacity = max(1, math.ceil(config.playback_buffer_ms / PIECE_MS))
         # Each piece travels with the generation it was queued in: a piece handed straight
         # to a sender waiting in receive() is in neither the channel nor ``_items`` when a
         # clear runs, so the sender itself must drop what an older generation queued.
-        self._play_send, self._play_receive = trio.open_memory_channel[Queued | Wake](pieces)
+        self._play_send, self._play_receive = trio.open_memory_channel[Queued | Wake](capacity)
         # Sender-owned state (mutated by clear() too, which runs between the sender's awaits).
         self._items: deque[bytes | Mark] = deque()
         self._head_offset = 0
