@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.loadgen import _core_busy_seconds, _cpu_seconds, _wait_for_quiet, running_server
+from trio_plivo.testing._loadtest._report import percentile
 
 NODE_GENERATOR = Path(__file__).with_name("loadgen_node.mjs")
 SERVERS = {
@@ -54,10 +55,34 @@ class Point:
     errors: dict[str, int] = field(default_factory=dict)
 
     def rtt(self, q: float) -> float:
-        ordered = sorted(self.rtts)
-        if not ordered:
-            return float("nan")
-        return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+        return percentile(self.rtts, q)
+
+
+def start_generator(
+    url: str,
+    calls: int,
+    *,
+    duration: float,
+    ramp: float,
+    settle: float,
+    cpu: int | None = None,
+    cafile: str | None = None,
+) -> subprocess.Popen[str]:
+    """The Node generator against ``url`` (on ``cpu`` when given; ``cafile``: the CA a
+    ``wss://`` server's certificate is verified against). Its JSON report is on stdout."""
+    pin = ("taskset", "-c", str(cpu)) if cpu is not None else ()
+    return subprocess.Popen(
+        [
+            *pin,
+            *("node", "--experimental-websocket", str(NODE_GENERATOR)),
+            *("--url", url, "--calls", str(calls), "--duration", str(duration)),
+            *("--ramp", str(ramp), "--settle", str(settle)),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "NODE_EXTRA_CA_CERTS": cafile} if cafile else None,
+    )
 
 
 def run_point(
@@ -75,17 +100,14 @@ def run_point(
         if not url.rstrip("/").endswith("/stream"):
             url = url.rstrip("/") + "/stream"
         _wait_for_quiet((SERVER_CORE, GENERATOR_CORE), limit=QUIET_LIMIT)
-        node = subprocess.Popen(
-            [
-                *("taskset", "-c", str(GENERATOR_CORE)),
-                *("node", "--experimental-websocket", str(NODE_GENERATOR)),
-                *("--url", url, "--calls", str(calls), "--duration", str(duration)),
-                *("--ramp", str(ramp), "--settle", str(settle)),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-            env={**os.environ, "NODE_EXTRA_CA_CERTS": cafile} if cafile else None,
+        node = start_generator(
+            url,
+            calls,
+            duration=duration,
+            ramp=ramp,
+            settle=settle,
+            cpu=GENERATOR_CORE,
+            cafile=cafile,
         )
         time.sleep(ramp + settle)  # the window starts then (on the generator's clock too)
         wall = time.monotonic()
@@ -102,12 +124,11 @@ def run_point(
         cores[SERVER_CORE] - cores_before[SERVER_CORE] - server_cpu,
         cores[GENERATOR_CORE] - cores_before[GENERATOR_CORE] - node_cpu,
     )
-    lateness = sorted(result["lateness"]) or [0.0]
     return Point(
         rtts=result["rtts"],
         lost=result["sent"] - result["received"],
         sent=result["sent"],
-        lateness_p99=lateness[round(0.99 * (len(lateness) - 1))],
+        lateness_p99=percentile(result["lateness"], 99) if result["lateness"] else 0.0,
         cpu_us=server_cpu * 1e6 / max(1, len(result["rtts"])),
         other_share=max(0.0, other / wall),
         errors=result["errors"],

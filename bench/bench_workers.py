@@ -25,11 +25,11 @@ import sys
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 
+from bench.bench_capacity import start_generator
 from bench.loadgen import _cpu_seconds, _free_port, _wait_for_quiet
+from trio_plivo.testing._loadtest._report import percentile
 
-NODE_GENERATOR = Path(__file__).with_name("loadgen_node.mjs")
 _ACCEPTING = re.compile(r"worker (\d+) \(pid (\d+)\) accepting on port")
 
 
@@ -79,15 +79,8 @@ def run(workers: int, calls: int, *, duration: float, ramp: float = 3.0, settle:
     proc, pids = _start(workers, port)
     try:
         _wait_for_quiet((0, 1), limit=0.05)
-        node = subprocess.Popen(
-            [
-                *("node", "--experimental-websocket", str(NODE_GENERATOR)),
-                *("--url", f"ws://127.0.0.1:{port}/stream", "--calls", str(calls)),
-                *("--duration", str(duration), "--ramp", str(ramp), "--settle", str(settle)),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
+        node = start_generator(
+            f"ws://127.0.0.1:{port}/stream", calls, duration=duration, ramp=ramp, settle=settle
         )
         time.sleep(ramp + settle)
         spread = _calls_per_pid(port)
@@ -99,12 +92,11 @@ def run(workers: int, calls: int, *, duration: float, ramp: float = 3.0, settle:
         proc.terminate()
         proc.wait(30)
     result = json.loads(out)
-    rtts = sorted(result["rtts"]) or [float("nan")]
     per_worker = [spread.get(pid, 0) for pid in pids]
     return (
         cpu * 1e6 / max(1, len(result["rtts"])),
         per_worker,
-        rtts[round(0.99 * (len(rtts) - 1))],
+        percentile(result["rtts"], 99),
         result["sent"] - result["received"],
     )
 
