@@ -61,15 +61,15 @@ class Point:
 def start_generator(
     url: str,
     calls: int,
+    window: tuple[float, float, float],
     *,
-    duration: float,
-    ramp: float,
-    settle: float,
     cpu: int | None = None,
     cafile: str | None = None,
 ) -> subprocess.Popen[str]:
-    """The Node generator against ``url`` (on ``cpu`` when given; ``cafile``: the CA a
-    ``wss://`` server's certificate is verified against). Its JSON report is on stdout."""
+    """The Node generator against ``url``: ``window`` is (ramp, settle, measured) seconds; on
+    ``cpu`` when given; ``cafile``: the CA a ``wss://`` server's certificate is verified
+    against. Its JSON report is on stdout."""
+    ramp, settle, duration = window
     pin = ("taskset", "-c", str(cpu)) if cpu is not None else ()
     return subprocess.Popen(
         [
@@ -101,13 +101,7 @@ def run_point(
             url = url.rstrip("/") + "/stream"
         _wait_for_quiet((SERVER_CORE, GENERATOR_CORE), limit=QUIET_LIMIT)
         node = start_generator(
-            url,
-            calls,
-            duration=duration,
-            ramp=ramp,
-            settle=settle,
-            cpu=GENERATOR_CORE,
-            cafile=cafile,
+            url, calls, (ramp, settle, duration), cpu=GENERATOR_CORE, cafile=cafile
         )
         time.sleep(ramp + settle)  # the window starts then (on the generator's clock too)
         wall = time.monotonic()

@@ -79,9 +79,7 @@ def run(workers: int, calls: int, *, duration: float, ramp: float = 3.0, settle:
     proc, pids = _start(workers, port)
     try:
         _wait_for_quiet((0, 1), limit=0.05)
-        node = start_generator(
-            f"ws://127.0.0.1:{port}/stream", calls, duration=duration, ramp=ramp, settle=settle
-        )
+        node = start_generator(f"ws://127.0.0.1:{port}/stream", calls, (ramp, settle, duration))
         time.sleep(ramp + settle)
         spread = _calls_per_pid(port)
         before = sum(_cpu_seconds(pid) for pid in pids)
