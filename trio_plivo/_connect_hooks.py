@@ -7,7 +7,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from ._exceptions import CallRefused
-from .ws import HandshakeRequest, WebSocket
+from .transport import MessageTransport
+from .ws import HandshakeRequest
 
 __all__ = ["ConnectHook", "run_connect_hooks"]
 
@@ -17,18 +18,21 @@ logger = logging.getLogger("trio_plivo.server")
 ConnectHook = Callable[[HandshakeRequest], Awaitable[None] | None]
 
 
-async def run_connect_hooks(hooks: Sequence[ConnectHook], ws: WebSocket) -> bool:
-    """Run ``hooks`` in order with the upgrade request; False once one refused the call
-    (the WebSocket is then closed with the refusal's code and reason)."""
-    if not hooks or ws.request is None:
+async def run_connect_hooks(
+    hooks: Sequence[ConnectHook], request: HandshakeRequest | None, transport: MessageTransport
+) -> bool:
+    """Run ``hooks`` in order with the upgrade ``request``; False once one refused the call
+    (``transport`` is then closed with the refusal's code and reason). The server's own
+    WebSockets and ASGI connections both come through here."""
+    if not hooks or request is None:
         return True
     try:
         for hook in hooks:
-            result = hook(ws.request)
+            result = hook(request)
             if inspect.isawaitable(result):
                 await result
     except CallRefused as refusal:
-        logger.info("on_connect refused %s: %s", ws.request.path, refusal.reason)
-        await ws.aclose(refusal.code, refusal.reason)
+        logger.info("on_connect refused %s: %s", request.path, refusal.reason)
+        await transport.aclose(refusal.code, refusal.reason)
         return False
     return True

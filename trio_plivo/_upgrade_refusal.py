@@ -15,7 +15,8 @@ refused with 503: letting it through would let a replay in exactly while the cac
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Final
+from collections import Counter
+from typing import TYPE_CHECKING, Final, Protocol
 
 import trio
 
@@ -32,8 +33,10 @@ __all__ = [
     "INVALID",
     "REPLAYED",
     "UNCHECKED",
+    "RefusalCounts",
     "check_shared_nonce",
     "check_signature",
+    "count_refusal",
     "log_refusal",
 ]
 
@@ -99,3 +102,19 @@ def log_refusal(request: HandshakeRequest, refused: HTTPResponse) -> None:
         refused.status,
         refused.body.decode(errors="replace").strip(),
     )
+
+
+class RefusalCounts(Protocol):
+    """Where refused upgrades are counted (a :class:`~trio_plivo.server.StreamServer`)."""
+
+    refusals: Counter[int]
+    replays: int
+    replay_check_failures: int
+
+
+def count_refusal(counts: RefusalCounts, refused: HTTPResponse) -> None:
+    """Count ``refused`` by status, and as a replay or a failed replay check when it is one
+    (the same counters for an upgrade on the server's port and one through ASGI)."""
+    counts.refusals[refused.status] += 1
+    counts.replays += refused is REPLAYED
+    counts.replay_check_failures += refused is UNCHECKED

@@ -25,7 +25,7 @@ import attrs
 import trio
 
 from ._connect_hooks import ConnectHook, run_connect_hooks
-from ._upgrade_refusal import REPLAYED, UNCHECKED, check_shared_nonce, check_signature, log_refusal
+from ._upgrade_refusal import check_shared_nonce, check_signature, count_refusal, log_refusal
 from .call import CallConfig, CallHandler, CallRegistry, serve_call
 from .fleet._nonces import LocalNonceCache
 from .protocol import PlivoCodec, ProviderCodec
@@ -283,7 +283,8 @@ class StreamServer:
     async def _connected(self, ws: WebSocket) -> bool:
         """Run the on-connect hooks; False (the socket closed) when one refused the call."""
         hooks = [self.on_connect] if self.on_connect is not None else []
-        return await run_connect_hooks([*hooks, *getattr(self.handler, "connect_hooks", ())], ws)
+        hooks += getattr(self.handler, "connect_hooks", ())
+        return await run_connect_hooks(hooks, ws.request, ws)
 
     async def handle_transport(
         self, transport: MessageTransport, *, codec: ProviderCodec | None = None
@@ -346,7 +347,8 @@ class StreamServer:
             answer = route(request)
             if answer is not None:
                 return answer
-        refused = self._refuse(request)
+        not_here = request.path != self.path
+        refused = HTTPResponse(404, b"not found\n") if not_here else self._refuse(request)
         if refused is not None:
             self._refused(request, refused)
         else:
@@ -354,9 +356,8 @@ class StreamServer:
         return refused
 
     def _refuse(self, request: HandshakeRequest) -> HTTPResponse | None:
-        """The answer that refuses this upgrade, or ``None`` to accept it."""
-        if request.path != self.path:
-            return HTTPResponse(404, b"not found\n")
+        """The answer that refuses an upgrade to the stream's path (capacity, drain, the
+        signature, a replay in this process), or ``None`` to accept it; ASGI asks it too."""
         refusal = self._refusal()
         if refusal is not None:
             return HTTPResponse(503, f"{refusal}\n".encode())
@@ -369,9 +370,7 @@ class StreamServer:
         return check_signature(self.signature_validator, request, local)
 
     def _refused(self, request: HandshakeRequest, refused: HTTPResponse) -> None:
-        self.refusals[refused.status] += 1
-        self.replays += refused is REPLAYED
-        self.replay_check_failures += refused is UNCHECKED
+        count_refusal(self, refused)
         log_refusal(request, refused)
 
 

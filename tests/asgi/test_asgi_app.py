@@ -17,8 +17,9 @@ from trio_plivo import CallRefused
 from trio_plivo.apps import echo
 from trio_plivo.asgi import StreamASGIApp, serve_asgi_websocket
 from trio_plivo.call import Call, CallHooks
+from trio_plivo.fleet import FleetError
 from trio_plivo.server import StreamServer
-from trio_plivo.signatures import SignatureValidator, signature_headers
+from trio_plivo.signatures import NONCE_HEADER, SignatureValidator, signature_headers
 from trio_plivo.testing import CallerAudio, CallReport, FakePlivo, FakeProvider
 from trio_plivo.ws import HandshakeRequest
 
@@ -143,6 +144,52 @@ async def test_an_unsigned_upgrade_is_refused_before_any_app_code_and_a_signed_o
     for name, value in forged + signed:
         if name.startswith(b"x-plivo-signature"):
             assert value.decode() not in caplog.text
+
+
+class UnreachableNonces:
+    """A shared nonce cache whose store is down."""
+
+    async def seen_before(self, nonce: str) -> bool:
+        raise FleetError("the nonce store is down")
+
+
+class RememberingNonces:
+    """A shared nonce cache that remembers every nonce (as Redis would, fleet-wide)."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    async def seen_before(self, nonce: str) -> bool:
+        await trio.lowlevel.checkpoint()
+        seen = nonce in self.seen
+        self.seen.add(nonce)
+        return seen
+
+
+async def test_a_shared_nonce_cache_is_asked_and_counted_as_on_the_native_port(
+    autojump_clock,
+) -> None:
+    # Through ASGI, a signed upgrade's nonce goes to the server's shared cache like on its own
+    # port: a replay is refused and counted, and a cache that cannot answer refuses with 503,
+    # counted as a failed replay check (the same counters as /metrics reads).
+    signed = header_list(signature_headers("ws://bot.example.com/stream", TOKEN, method="GET"))
+    down = StreamServer(echo, signature_validator=SignatureValidator(TOKEN))
+    down.nonce_cache = UnreachableNonces()
+    assert await refusal_of(StreamASGIApp(down), websocket_scope(headers=signed)) == (
+        503,
+        {"error": "cannot check the signature for a replay now"},
+    )
+    assert down.replay_check_failures == 1 and down.refusals[503] == 1
+
+    shared = RememberingNonces()
+    shared.seen.add(dict(signed)[NONCE_HEADER.lower().encode()].decode())  # seen elsewhere
+    other = StreamServer(echo, signature_validator=SignatureValidator(TOKEN))
+    other.nonce_cache = shared
+    assert await refusal_of(StreamASGIApp(other), websocket_scope(headers=signed)) == (
+        403,
+        {"error": "replayed signature"},
+    )
+    assert other.replays == 1 and other.replay_check_failures == 0
 
 
 async def test_on_connect_gets_the_request_from_the_scope_and_can_refuse(autojump_clock) -> None:

@@ -9,6 +9,7 @@ import orjson
 from ..call import CallHandler
 from ..protocol import PROVIDERS
 from ..server import StreamServer
+from ..ws import HTTPResponse
 from ._serve import refuse, serve_asgi_websocket
 from ._transport import ASGIReceive, ASGIScope, ASGISend, ASGIWebSocketTransport, handshake_request
 
@@ -77,7 +78,8 @@ class StreamASGIApp:
     async def _websocket(self, scope: ASGIScope, receive: ASGIReceive, send: ASGISend) -> None:
         if self.path is not None and scope.get("path") != self.path:
             transport = ASGIWebSocketTransport(scope, receive, send)
-            await refuse(self.server, transport, handshake_request(scope), 404, "not found")
+            not_found = HTTPResponse(404, b"not found\n")
+            await refuse(self.server, transport, handshake_request(scope), not_found)
             return
         await serve_asgi_websocket(scope, receive, send, self.server, subprotocol=self.subprotocol)
 

@@ -4,22 +4,19 @@ the same refusals before the upgrade, the same ``on_connect`` hooks, then
 
 from __future__ import annotations
 
-import inspect
 import logging
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
-from .._exceptions import CallRefused, ConnectionClosed, FleetError
-from .._upgrade_signature import upgrade_signed
-from ..fleet._nonces import LocalNonceCache
-from ..signatures import NONCE_HEADER
+from .._connect_hooks import run_connect_hooks
+from .._exceptions import ConnectionClosed
+from .._upgrade_refusal import check_shared_nonce, count_refusal
 from ._transport import ASGIReceive, ASGIScope, ASGISend, ASGIWebSocketTransport, handshake_request
 
 if TYPE_CHECKING:
     from .._connect_hooks import ConnectHook
-    from ..fleet._nonces import NonceCache
     from ..protocol import ProviderCodec
     from ..server import StreamServer
-    from ..ws import HandshakeRequest
+    from ..ws import HandshakeRequest, HTTPResponse
 
 __all__ = ["serve_asgi_websocket"]
 
@@ -55,9 +52,9 @@ async def serve_asgi_websocket(
     """
     transport = ASGIWebSocketTransport(scope, receive, send, subprotocol=subprotocol)
     request = handshake_request(scope)
-    refusal = await _refusal(server, request)
-    if refusal is not None:
-        await refuse(server, transport, request, *refusal)
+    refused = await _refusal(server, request)
+    if refused is not None:
+        await refuse(server, transport, request, refused)
         return
     if not await _connected(server, request, transport):
         return
@@ -70,58 +67,24 @@ async def refuse(
     server: StreamServer,
     transport: ASGIWebSocketTransport,
     request: HandshakeRequest,
-    status: int,
-    reason: str,
+    refused: HTTPResponse,
 ) -> None:
-    """Deny the upgrade with ``status`` and count it in ``server.refusals``."""
-    server.refusals[status] += 1
-    logger.debug("refused %s from %s: %d %s", request.path, request.remote, status, reason)
-    await transport.deny(status, reason)
+    """Deny the upgrade with ``refused``'s status and reason, counted as the server counts
+    its own refusals."""
+    reason = refused.body.decode(errors="replace").strip()
+    count_refusal(server, refused)
+    logger.debug("refused %s from %s: %d %s", request.path, request.remote, refused.status, reason)
+    await transport.deny(refused.status, reason)
 
 
-async def _refusal(server: StreamServer, request: HandshakeRequest) -> tuple[int, str] | None:
-    """``(status, reason)`` refusing this upgrade, or ``None`` to go on (the native order:
-    capacity, then the signature, then a replay)."""
-    if server.draining:
-        return 503, "shutting down"
-    if server.max_calls is not None and server.active_calls >= server.max_calls:
-        return 503, "too many calls"
-    validator = server.signature_validator
-    if validator is None:
-        return None
-    if not upgrade_signed(validator, request):
-        logger.warning("refused an upgrade with a missing or invalid Plivo signature")
-        return 403, "invalid signature"
-    nonce = request.headers.get(NONCE_HEADER)
-    cache = _nonce_cache(server)
-    if nonce is None or cache is None:
-        return None
-    try:
-        seen = await cache.seen_before(nonce)
-    except (FleetError, OSError) as exc:
-        logger.warning(
-            "refused a signed upgrade with 503: the replay check failed (%s)", type(exc).__name__
-        )
-        return 503, "cannot check the signature for a replay now"
-    if seen:
-        server.replays += 1
-        logger.warning("refused a replayed upgrade (its signature's nonce was seen before)")
-        return 403, "replayed signature"
-    return None
-
-
-def _nonce_cache(server: StreamServer) -> NonceCache | None:
-    """Where ``server`` remembers signature nonces: a shared cache it was given, else its own
-    memory (created as the native path creates it), so a nonce seen on either path is a
-    replay on both; ``None`` when replay checks are off."""
-    shared = cast("NonceCache | None", getattr(server, "nonce_cache", None))
-    if shared is not None:
-        return shared
-    if server.replay_window_s <= 0:
-        return None
-    if server._nonces is None:
-        server._nonces = LocalNonceCache(server.replay_window_s)
-    return server._nonces
+async def _refusal(server: StreamServer, request: HandshakeRequest) -> HTTPResponse | None:
+    """The answer refusing this upgrade, or ``None`` to go on: the server's own checks in its
+    order (capacity, the signature, a replay), the path aside since the ASGI app routed it."""
+    refused = server._refuse(request)
+    cache = server.nonce_cache
+    if refused is None and cache is not None and server.signature_validator is not None:
+        refused = await check_shared_nonce(cache, request)
+    return refused
 
 
 async def _connected(
@@ -138,16 +101,8 @@ async def _connected(
     except ConnectionClosed:
         return False
     try:
-        for hook in hooks:
-            result = hook(request)
-            if inspect.isawaitable(result):
-                await result
-    except CallRefused as refusal:
-        logger.info("on_connect refused %s: %s", request.path, refusal.reason)
-        await transport.aclose(refusal.code, refusal.reason)
-        return False
+        return await run_connect_hooks(hooks, request, transport)
     except Exception:
         logger.exception("on_connect failed for %s; closed with 1011", request.path)
         await transport.aclose(1011, "internal error")
         return False
-    return True
