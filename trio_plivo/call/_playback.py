@@ -30,7 +30,7 @@ from ._config import PIECE_MS, CallConfig
 from ._marks import Mark
 from ._metronome import Alarm
 from ._pacing import PlayoutClock
-from ._playback_items import SILENCE, WAKE, Queued, Segment, Wake, pieces
+from ._playback_items import SILENCE, Queued, Segment, pieces
 from ._reader import Finish
 from ._taps import Taps
 
@@ -60,7 +60,7 @@ class Playback:
         # Each piece travels with the generation it was queued in: a piece handed straight
         # to a sender waiting in receive() is in neither the channel nor ``_items`` when a
         # clear runs, so the sender itself must drop what an older generation queued.
-        self._play_send, self._play_receive = trio.open_memory_channel[Queued | Wake](capacity)
+        self._play_send, self._play_receive = trio.open_memory_channel[Queued](capacity)
         # Sender-owned state (mutated by clear() too, which runs between the sender's awaits).
         self._items: deque[bytes | Mark] = deque()
         self._head_offset = 0
@@ -74,10 +74,12 @@ class Playback:
         # Counted before each send; a send cancelled while blocked is forgiven at the next
         # WouldBlock, so the count can only make the sender look once too often.
         self._in_channel = 0
-        self._wake: trio.CancelScope | None = None
+        # The sender only ever sleeps on its alarm: to a pacing deadline, or (``_audio_rings``)
+        # until whoever queues audio rings it. Never in the channel's receive(), which raises
+        # and catches WouldBlock whenever it finds the channel empty: once per echoed frame.
         self._alarm = Alarm()
+        self._audio_rings = False
         self._encode: Callable[[OutboundCommand], Message | None] = codec.send
-        self._waiting_for_audio = False
         # Per-format constants, set from ``start`` (hot path: no property lookups per chunk).
         self._format: AudioFormat | None = None
         self._sample_bytes = 1
@@ -131,6 +133,8 @@ class Playback:
                     await play_send.send((generation, chunk))
             except (trio.ClosedResourceError, trio.BrokenResourceError):
                 raise self._closed_error() from None
+            if self._audio_rings:
+                self._ring()
             self.queued_since_mark_ms += len(chunk) * self._ms_per_byte
             self.unsent_bytes += len(chunk)
         return True
@@ -162,6 +166,8 @@ class Playback:
             await self._play_send.send((self.generation, mark))
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             raise self._closed_error() from None
+        if self._audio_rings:
+            self._ring()
 
     def clear(self, now: float) -> float:
         """Drop everything queued; return how much of the audio in progress (since the last
@@ -192,14 +198,11 @@ class Playback:
             self._urgent.append(message)
         if sent is not None:
             self._urgent_sent.append(sent)
-        if self._waiting_for_audio:
-            # The sender is blocked in receive(), so the channel is empty: this can't block.
-            self._in_channel += 1
-            self._play_send.send_nowait(WAKE)
-        elif self._alarm.armed:
-            self._alarm.ring()
-        elif self._wake is not None:
-            self._wake.cancel()
+        self._ring()
+
+    def _ring(self) -> None:
+        self._audio_rings = False
+        self._alarm.ring()
 
     def close(self) -> None:
         self._play_send.close()
@@ -247,7 +250,7 @@ class Playback:
                             self._in_channel = 0  # what was counted but never sent
                             break
                         self._in_channel -= 1
-                        if isinstance(item, Wake) or item[0] != self.generation:
+                        if item[0] != self.generation:
                             continue
                         items.append(item[1])
                     head = items[0]
@@ -339,12 +342,6 @@ class Playback:
         assert message is not None  # every provider puts audio on the wire
         return message
 
-    def _accept(self, item: Queued | Wake) -> None:
-        """Keep a received piece unless it is a wake-up or a clear came after it was queued."""
-        self._in_channel -= 1
-        if not isinstance(item, Wake) and item[0] == self.generation:
-            self._items.append(item[1])
-
     def _partial_deadline(self, clock: PlayoutClock, frame_s: float) -> float:
         return max(clock.play_head - frame_s, self._remainder_since + frame_s)
 
@@ -358,29 +355,11 @@ class Playback:
             deadline = max(self._partial_deadline(clock, frame_s), clock.next_send_time())
         else:
             deadline = math.inf
-        if deadline == math.inf:
-            # Nothing to pace: just wait for audio (or a WAKE from an urgent message).
-            self._waiting_for_audio = True
-            try:
-                item = await self._play_receive.receive()
-            except (trio.EndOfChannel, trio.ClosedResourceError):
-                await trio.sleep_forever()  # closing: the call's cancel is on its way
-            finally:
-                self._waiting_for_audio = False
-            self._accept(item)
-            return deadline
-        if items:
-            # Pacing: only the deadline (or an urgent message) wakes us. The metronome's
-            # alarm costs no exception per wake-up, unlike a cancel scope's deadline.
+        # Nothing to pace (``inf``): wait for audio. A partial frame waits for more audio, at
+        # most until the deadline. Pacing: only the deadline (or an urgent message) wakes us.
+        self._audio_rings = not items
+        try:
             await self._alarm.sleep_until(deadline)
-            return deadline
-        with trio.CancelScope(deadline=deadline) as scope:
-            self._wake = scope
-            try:
-                # A partial frame waits for more audio, at most until the deadline.
-                self._accept(await self._play_receive.receive())
-            except (trio.EndOfChannel, trio.ClosedResourceError):
-                await trio.sleep_forever()  # closing: the call's cancel is on its way
-            finally:
-                self._wake = None
+        finally:
+            self._audio_rings = False
         return deadline

@@ -2,7 +2,7 @@
 
 The application side (``Call.play``/``mark``/``clear``) and the sender of
 :mod:`._playback` share these: pieces of wire audio and marks, each with the generation
-(bumped by every clear) it was queued in, and a wake-up for urgent messages.
+(bumped by every clear) it was queued in.
 """
 
 from __future__ import annotations
@@ -14,18 +14,11 @@ import attrs
 from .._format import Encoding
 from ._marks import Mark
 
-__all__ = ["SILENCE", "WAKE", "Queued", "Segment", "Wake", "pieces"]
+__all__ = ["SILENCE", "Queued", "Segment", "pieces"]
 
 #: The byte that is silence in each encoding (a partial last frame is padded with it).
 SILENCE: Final = {Encoding.MULAW: 0xFF, Encoding.ALAW: 0xD5, Encoding.L16: 0x00}
 
-
-class Wake:
-    """Put through the playback channel to wake a sender waiting for audio (cheaper than a
-    cancel scope around every wait)."""
-
-
-WAKE: Final = Wake()
 
 #: What goes through the playback channel: (generation, audio piece or mark).
 Queued = tuple[int, "bytes | Mark"]
