@@ -4,7 +4,10 @@
     python -m bench.ws_baselines sansio --port 8765 [--reply play]
 
 ``trio-websocket`` is bare Trio + trio-websocket (what an app would write without this
-library); ``sansio`` is the same echo on :mod:`trio_plivo.ws` with one task per connection.
+library); ``sansio`` is the same echo on :mod:`trio_plivo.ws` with one task per connection;
+``sansio-3task`` is that echo with the library's *shape* and none of its work: a reader, an
+app and a sender task per connection joined by two bounded memory channels (what the three
+tasks cost before any parsing, pacing or bookkeeping: the floor of the design).
 ``--reply echo`` (default) sends every message back unchanged; ``--reply play`` answers each
 ``media`` message with a ``playAudio`` carrying the same payload (what a voice bot sends).
 Prints ``listening on ws://127.0.0.1:PORT/`` once ready (``--port 0`` picks a free port).
@@ -13,6 +16,7 @@ Prints ``listening on ws://127.0.0.1:PORT/`` once ready (``--port 0`` picks a fr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -101,7 +105,64 @@ async def serve_sansio(port: int, reply: Reply) -> None:
         announce(listeners[0].socket.getsockname()[1])
 
 
-SERVERS = {"trio-websocket": serve_trio_websocket, "sansio": serve_sansio}
+async def serve_sansio_three_tasks(port: int, reply: Reply) -> None:
+    from trio_plivo import ConnectionClosed
+    from trio_plivo.ws import accept_websocket
+
+    async def handler(stream: trio.SocketStream) -> None:
+        ws = await accept_websocket(stream)
+        if ws is None:
+            return
+        # The same hand-offs the call makes: the reader never waits (send_nowait), the app
+        # queues without a schedule point while there is room, the sender waits for work.
+        to_app, app_inbox = trio.open_memory_channel[str | bytes](50)
+        to_sender, sender_inbox = trio.open_memory_channel[str | bytes](50)
+
+        async def reader() -> None:
+            try:
+                while True:
+                    message = await ws.receive_message()
+                    with contextlib.suppress(trio.WouldBlock):  # a slow app loses audio
+                        to_app.send_nowait(message)
+            except ConnectionClosed:
+                to_app.close()
+
+        async def app() -> None:
+            async for message in app_inbox:
+                answer = reply(message)
+                if answer is not None:
+                    await trio.lowlevel.checkpoint_if_cancelled()
+                    try:
+                        to_sender.send_nowait(answer)
+                    except trio.WouldBlock:
+                        await to_sender.send(answer)
+            to_sender.close()
+
+        async def sender() -> None:
+            try:
+                async for message in sender_inbox:
+                    await ws.send_message(message)
+            except ConnectionClosed:
+                pass
+
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(reader)
+                nursery.start_soon(app)
+                nursery.start_soon(sender)
+        finally:
+            await ws.aclose()
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(partial(trio.serve_tcp, handler, port, host="127.0.0.1"))
+        announce(listeners[0].socket.getsockname()[1])
+
+
+SERVERS = {
+    "trio-websocket": serve_trio_websocket,
+    "sansio": serve_sansio,
+    "sansio-3task": serve_sansio_three_tasks,
+}
 
 
 def main(argv: list[str] | None = None) -> None:
