@@ -2,20 +2,27 @@
 process costs per echoed frame, one worker against two at the same total load.
 
 The supervisor, its workers and the load generator (Node.js, ``bench/loadgen_node.mjs``) all
-share the machine's two cores, so nothing is pinned; the numbers are separated per process
-instead: each worker's CPU is read from ``/proc/<pid>/stat`` over the measured window and
-summed, and divided by the frames echoed in that window. The generator's CPU (and the
+share the machine's two cores, so by default nothing is pinned; the numbers are separated per
+process instead: each worker's CPU is read from ``/proc/<pid>/stat`` over the measured window
+and summed, and divided by the frames echoed in that window. The generator's CPU (and the
 supervisor's, which idles) is not in the figure. The spread is read from the kernel: the
 established connections on the port, by the pid that holds them (``ss -tnp``).
 
-``python -m bench.bench_workers [--calls 200] [--repeats 3] [--duration 8]``; ``python -m
-bench workers`` runs one short round. Needs ``node`` (20+) and ``ss``.
+Unpinned, two workers and the generator are three busy processes on two cores: the workers
+also pay for being switched out for the generator (cold caches), which one worker with a core
+to itself does not. ``--one-core`` separates the processes instead: every worker is pinned to
+CPU 0 and the generator to CPU 1, so one worker and two workers do the same work on the same
+core and the difference is what being two processes costs.
+
+``python -m bench.bench_workers [--calls 200] [--repeats 3] [--duration 8] [--one-core]``;
+``python -m bench workers`` runs one short round. Needs ``node`` (20+) and ``ss``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import selectors
 import shutil
@@ -72,14 +79,30 @@ def _calls_per_pid(port: int) -> Counter[int]:
     return Counter(int(pid) for pid in re.findall(r"pid=(\d+)", out))
 
 
-def run(workers: int, calls: int, *, duration: float, ramp: float = 3.0, settle: float = 2.0):
+def run(
+    workers: int,
+    calls: int,
+    *,
+    duration: float,
+    one_core: bool = False,
+    ramp: float = 3.0,
+    settle: float = 2.0,
+):
     """One fresh supervisor, one generator run: (µs per echoed frame, calls per worker, p99 s,
-    frames lost)."""
+    frames lost). ``one_core``: the workers on CPU 0, the generator on CPU 1."""
     port = _free_port()
     proc, pids = _start(workers, port)
     try:
+        if one_core:
+            for pid in pids:
+                os.sched_setaffinity(pid, {0})
         _wait_for_quiet((0, 1), limit=0.05)
-        node = start_generator(f"ws://127.0.0.1:{port}/stream", calls, (ramp, settle, duration))
+        node = start_generator(
+            f"ws://127.0.0.1:{port}/stream",
+            calls,
+            (ramp, settle, duration),
+            cpu=1 if one_core else None,
+        )
         time.sleep(ramp + settle)
         spread = _calls_per_pid(port)
         before = sum(_cpu_seconds(pid) for pid in pids)
@@ -104,6 +127,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--calls", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--duration", type=float, default=None)
+    parser.add_argument(
+        "--one-core", action="store_true", help="workers on CPU 0, the generator on CPU 1"
+    )
     args = parser.parse_args(argv if argv is not None else [])
     if shutil.which("node") is None or shutil.which("ss") is None:
         print("bench_workers needs node and ss; skipped")
@@ -115,7 +141,9 @@ def main(argv: list[str] | None = None) -> None:
     costs: dict[int, list[float]] = {1: [], 2: []}
     for round_ in range(repeats):
         for workers in (1, 2):
-            cost, per_worker, p99, lost = run(workers, calls, duration=duration)
+            cost, per_worker, p99, lost = run(
+                workers, calls, duration=duration, one_core=args.one_core
+            )
             costs[workers].append(cost)
             share = ", ".join(f"{n}" for n in per_worker)
             print(
@@ -125,7 +153,8 @@ def main(argv: list[str] | None = None) -> None:
             )
     one, two = statistics.median(costs[1]), statistics.median(costs[2])
     print(
-        f"\nworker CPU per echoed frame at {calls} calls: 1 worker {one:.1f} µs "
+        f"\nworker CPU per echoed frame at {calls} calls"
+        f"{' (all workers on CPU 0, generator on CPU 1)' if args.one_core else ''}: 1 worker {one:.1f} µs "
         f"({min(costs[1]):.1f}-{max(costs[1]):.1f}), 2 workers {two:.1f} µs "
         f"({min(costs[2]):.1f}-{max(costs[2]):.1f}): {two / one - 1:+.0%}"
     )
