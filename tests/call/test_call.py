@@ -76,36 +76,6 @@ async def test_playback_is_paced_with_a_bounded_lead(pair, autojump_clock) -> No
     }
 
 
-async def test_audio_that_arrives_as_it_plays_leaves_as_soon_as_it_fits(
-    pair, autojump_clock
-) -> None:
-    """A frame that finds the lead full waits until it fits (one frame), not until the lead
-    has fallen to the low-water mark: live audio (an echo, a relay) is not held back half a
-    lead, while a long queue is still topped up in batches (test above)."""
-    app, peer = pair
-    with trio.fail_after(10):
-        await peer.start()
-        async with (
-            open_call(app, config=CallConfig(lead_ms=100)) as call,
-            trio.open_nursery() as nursery,
-        ):
-            await nursery.start(peer.collect)
-            t0 = trio.current_time()
-            await call.play(ulaw(100))  # fills the lead at once
-            for n in range(1, 6):
-                # one live frame every 20 ms, each arriving 5 ms after the lead filled up
-                await trio.sleep_until(t0 + 0.005 + (n - 1) * 0.020)
-                await call.play(ulaw(20, value=n))
-            await trio.sleep(0.5)
-            nursery.cancel_scope.cancel()
-    frames = [r for r in peer.received if r.message["event"] == "playAudio"]
-    assert len(frames) == 10
-    live = [frame.at - t0 for frame in frames[5:]]
-    # each leaves when the lead has room for it: at 20, 40, 60 ... ms, one frame after the
-    # one before (the top-up rule alone would hold the first until 50 ms)
-    assert live == pytest.approx([0.020 * n for n in range(1, 6)], abs=1e-6)
-
-
 async def test_mark_resolves_only_after_its_ack(pair, autojump_clock) -> None:
     app, peer = pair
     with trio.fail_after(10):

@@ -9,10 +9,7 @@ most ``lead`` ahead of ``now``: enough to ride over scheduling hiccups, little e
 The sender tops up rather than trickles: once the lead is full it sleeps until half of it
 has played, then sends every frame that fits in one batch. A long prompt then costs one
 wake-up and one write per two or three frames instead of one per frame, and the provider
-still holds at least half the lead when the top-up goes out. Audio that arrives as it plays
-(an echo, a relay, a TTS stream at real-time speed) has little queued: it goes out as soon
-as what is queued fits, not at the low-water mark, so a frame that found the lead full waits
-one frame, not half the lead (measured: echo round trips at 300 calls in ``bench_capacity``).
+still holds at least half the lead when the top-up goes out.
 """
 
 from __future__ import annotations
@@ -40,11 +37,9 @@ class PlayoutClock:
         #: When everything sent so far will have played (``-inf``: nothing sent yet).
         self.play_head = -math.inf
 
-    def next_send_time(self, queued_s: float) -> float:
-        """When the sender should next wake, with ``queued_s`` of audio waiting: as soon as
-        all of it fits in the lead, and at the latest when the lead has fallen to the
-        low-water mark (a long queue is topped up in one batch)."""
-        return self.play_head - max(self.low_water_s, self.lead_s - max(queued_s, self.frame_s))
+    def next_send_time(self) -> float:
+        """When the sender should next top up: the lead has fallen to the low-water mark."""
+        return self.play_head - self.low_water_s
 
     def may_send(self, now: float) -> bool:
         return max(self.play_head, now) + self.frame_s - now <= self.lead_s + _EPSILON

@@ -349,11 +349,10 @@ class Playback:
         """Sleep until the next frame is due or new audio / an urgent message arrives;
         returns the deadline slept towards (``inf``: waited for audio)."""
         items = self._items
-        queued_s = self.unsent_bytes * self._ms_per_byte / 1000.0
         if items:
-            deadline = clock.next_send_time(queued_s)
+            deadline = clock.next_send_time()
         elif self._remainder:
-            deadline = max(self._partial_deadline(clock, frame_s), clock.next_send_time(queued_s))
+            deadline = max(self._partial_deadline(clock, frame_s), clock.next_send_time())
         else:
             deadline = math.inf
         # Nothing to pace (``inf``): wait for audio. A partial frame waits for more audio, at
