@@ -6,8 +6,10 @@
 ``trio-websocket`` is bare Trio + trio-websocket (what an app would write without this
 library); ``sansio`` is the same echo on :mod:`trio_plivo.ws` with one task per connection;
 ``sansio-3task`` is that echo with the library's *shape* and none of its work: a reader, an
-app and a sender task per connection joined by two bounded memory channels (what the three
-tasks cost before any parsing, pacing or bookkeeping: the floor of the design).
+app and a sender task per connection joined by two bounded hand-offs (what the three tasks
+cost before any parsing, pacing or bookkeeping: the floor of the design). ``--handoff
+direct`` (default) wakes the next task with a plain reschedule, as the call does;
+``--handoff channel`` uses Trio memory channels.
 ``--reply echo`` (default) sends every message back unchanged; ``--reply play`` answers each
 ``media`` message with a ``playAudio`` carrying the same payload (what a voice bot sends).
 Prints ``listening on ws://127.0.0.1:PORT/`` once ready (``--port 0`` picks a free port).
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from collections import deque
 from collections.abc import Callable
 from functools import partial
 
@@ -105,7 +108,76 @@ async def serve_sansio(port: int, reply: Reply) -> None:
         announce(listeners[0].socket.getsockname()[1])
 
 
-async def serve_sansio_three_tasks(port: int, reply: Reply) -> None:
+class DirectHandoff:
+    """A bounded FIFO from one task to another that wakes a waiting taker with a direct
+    ``reschedule``: the cheapest hand-off Trio allows (the call's inbound queue and its sender's
+    alarm work this way). ``put`` never waits: it returns False when full."""
+
+    def __init__(self, size: int) -> None:
+        self._items: deque[str | bytes] = deque()
+        self._size = size
+        self._taker: trio.lowlevel.Task | None = None
+        self._closed = False
+
+    def put(self, item: str | bytes) -> bool:
+        if len(self._items) >= self._size:
+            return False
+        self._items.append(item)
+        self._wake()
+        return True
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._taker is not None:
+            task, self._taker = self._taker, None
+            trio.lowlevel.reschedule(task)
+
+    async def take(self) -> str | bytes:
+        """The next item (no schedule point when one is there); EndOfChannel once closed."""
+        items = self._items
+        while not items:
+            if self._closed:
+                raise trio.EndOfChannel
+            self._taker = trio.lowlevel.current_task()
+
+            def abort(_: object) -> trio.lowlevel.Abort:
+                self._taker = None
+                return trio.lowlevel.Abort.SUCCEEDED
+
+            await trio.lowlevel.wait_task_rescheduled(abort)
+        return items.popleft()
+
+
+class ChannelHandoff:
+    """The same over a Trio memory channel (its ``receive`` raises and catches WouldBlock
+    whenever it finds the channel empty)."""
+
+    def __init__(self, size: int) -> None:
+        self._send, self._receive = trio.open_memory_channel[str | bytes](size)
+
+    def put(self, item: str | bytes) -> bool:
+        try:
+            self._send.send_nowait(item)
+        except trio.WouldBlock:
+            return False
+        return True
+
+    def close(self) -> None:
+        self._send.close()
+
+    async def take(self) -> str | bytes:
+        return await self._receive.receive()
+
+
+HANDOFFS = {"direct": DirectHandoff, "channel": ChannelHandoff}
+
+
+async def serve_sansio_three_tasks(
+    port: int, reply: Reply, handoff: type[DirectHandoff | ChannelHandoff] = DirectHandoff
+) -> None:
     from trio_plivo import ConnectionClosed
     from trio_plivo.ws import accept_websocket
 
@@ -113,37 +185,29 @@ async def serve_sansio_three_tasks(port: int, reply: Reply) -> None:
         ws = await accept_websocket(stream)
         if ws is None:
             return
-        # The same hand-offs the call makes: the reader never waits (send_nowait), the app
-        # queues without a schedule point while there is room, the sender waits for work.
-        to_app, app_inbox = trio.open_memory_channel[str | bytes](50)
-        to_sender, sender_inbox = trio.open_memory_channel[str | bytes](50)
+        # The call's hand-offs: the reader never waits (a slow app loses audio: the generator
+        # counts it), the app queues without a schedule point, the sender waits for work.
+        to_app, to_sender = handoff(50), handoff(50)
 
         async def reader() -> None:
             try:
                 while True:
-                    message = await ws.receive_message()
-                    with contextlib.suppress(trio.WouldBlock):  # a slow app loses audio
-                        to_app.send_nowait(message)
+                    to_app.put(await ws.receive_message())
             except ConnectionClosed:
                 to_app.close()
 
         async def app() -> None:
-            async for message in app_inbox:
-                answer = reply(message)
-                if answer is not None:
-                    await trio.lowlevel.checkpoint_if_cancelled()
-                    try:
-                        to_sender.send_nowait(answer)
-                    except trio.WouldBlock:
-                        await to_sender.send(answer)
+            with contextlib.suppress(trio.EndOfChannel):
+                while True:
+                    answer = reply(await to_app.take())
+                    if answer is not None:
+                        to_sender.put(answer)
             to_sender.close()
 
         async def sender() -> None:
-            try:
-                async for message in sender_inbox:
-                    await ws.send_message(message)
-            except ConnectionClosed:
-                pass
+            with contextlib.suppress(trio.EndOfChannel, ConnectionClosed):
+                while True:
+                    await ws.send_message(await to_sender.take())
 
         try:
             async with trio.open_nursery() as nursery:
@@ -170,9 +234,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("server", choices=sorted(SERVERS))
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--reply", choices=sorted(REPLIES), default="echo")
+    parser.add_argument(
+        "--handoff",
+        choices=sorted(HANDOFFS),
+        default="direct",
+        help="sansio-3task: how the tasks hand messages on",
+    )
     args = parser.parse_args(argv)
+    server = SERVERS[args.server]
+    if args.server == "sansio-3task":
+        server = partial(serve_sansio_three_tasks, handoff=HANDOFFS[args.handoff])
     try:
-        trio.run(SERVERS[args.server], args.port, REPLIES[args.reply])
+        trio.run(server, args.port, REPLIES[args.reply])
     except KeyboardInterrupt:
         sys.exit(0)
 

@@ -18,11 +18,15 @@ from trio_plivo.ws import connect_websocket
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("shape", ["sansio", "sansio-3task"])
+@pytest.mark.parametrize(
+    "shape",
+    [("sansio",), ("sansio-3task",), ("sansio-3task", "--handoff", "channel")],
+    ids=["sansio", "sansio-3task", "sansio-3task-channel"],
+)
 @pytest.mark.parametrize("reply", ["echo", "play"])
-async def test_baseline_answers_every_message_in_order(shape: str, reply: str) -> None:
+async def test_baseline_answers_every_message_in_order(shape: tuple[str, ...], reply: str) -> None:
     proc = await trio.lowlevel.open_process(
-        [sys.executable, "-m", "bench.ws_baselines", shape, "--port", "0", "--reply", reply],
+        [sys.executable, "-m", "bench.ws_baselines", *shape, "--port", "0", "--reply", reply],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
