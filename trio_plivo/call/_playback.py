@@ -57,9 +57,10 @@ class Playback:
         self._finish = finish
         self._closed_error = closed_error
         capacity = max(1, math.ceil(config.playback_buffer_ms / PIECE_MS))
-        # Each piece travels with the generation it was queued in: a piece handed straight
-        # to a sender waiting in receive() is in neither the channel nor ``_items`` when a
-        # clear runs, so the sender itself must drop what an older generation queued.
+        # Each piece travels with the generation it was queued in, and the sender drops what
+        # an older generation queued. clear() already empties the channel (a play() blocked on
+        # a full one included) and ``_items``, and a play() still queueing stops at the new
+        # generation; the tag is the second guard against audio going out after clearAudio.
         self._play_send, self._play_receive = trio.open_memory_channel[Queued](capacity)
         # Sender-owned state (mutated by clear() too, which runs between the sender's awaits).
         self._items: deque[bytes | Mark] = deque()
