@@ -89,10 +89,6 @@ class Alarm:
         self._entry: _Entry | None = None
         self._metronome: _Metronome | None = None
 
-    @property
-    def armed(self) -> bool:
-        return self._task is not None
-
     async def sleep_until(self, deadline: float) -> None:
         """Sleep until ``deadline`` (Trio clock) or an earlier :meth:`ring`; a cancel point."""
         if deadline <= trio.current_time():
