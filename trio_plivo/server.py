@@ -363,9 +363,9 @@ class StreamServer:
             return HTTPResponse(503, f"{refusal}\n".encode())
         if self.signature_validator is None:
             return None
-        if self._nonces is None and self.replay_window_s > 0:
-            self._nonces = LocalNonceCache(self.replay_window_s)
         # This process's nonces are checked here; a shared cache's when awaited, just after.
+        if self._nonces is None and self.nonce_cache is None and self.replay_window_s > 0:
+            self._nonces = LocalNonceCache(self.replay_window_s)
         local = self._nonces if self.nonce_cache is None else None
         return check_signature(self.signature_validator, request, local)
 
